@@ -1,0 +1,60 @@
+"""MASH front door: a Flask host for BPMN/DMN processes run by SpiffWorkflow."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import Config, config_from_env
+from app.extensions import api as rest_api
+from app.extensions import db, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    if config is None:
+        config = config_from_env()
+    if isinstance(config, dict):
+        base = config_from_env()
+        app.config.from_object(base)
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("Set MASH_SECRET_KEY: production refuses to start without a secret key")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True)
+    with app.app_context():
+        from app.services.transaction import configure_sqlite
+        configure_sqlite(db.engine)
+
+    rest_api.init_app(app)
+    from app.api import register as register_api
+    register_api(app, rest_api)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+        return response
+
+    @app.get("/")
+    def index():
+        return {
+            "service": "MASH front door",
+            "notice": "If a child is in immediate danger call 999. Out of hours, call the out-of-hours social work team.",
+            "api": "/api/v1/openapi.json",
+        }
+
+    return app

@@ -1,0 +1,26 @@
+"""POST /api/v1/auth/token and /auth/logout."""
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from app.api.auth_helpers import login_required, public
+from app.api.schemas import TokenPostSchema, TokenResponseSchema
+from app.services import users
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in and out")
+
+
+@blp.route("/token", methods=["POST"])
+@blp.arguments(TokenPostSchema)
+@blp.response(200, TokenResponseSchema)
+@public
+def token(body):
+    user = users.authenticate(body["username"], body["password"])
+    value, row = users.issue_token(user, current_app.config["TOKEN_LIFETIME_MINUTES"])
+    return {"access_token": value, "token_type": "Bearer", "expires_at": row.expires_at}
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+@login_required
+def logout():
+    users.revoke_token(g.token)

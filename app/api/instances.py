@@ -1,0 +1,23 @@
+"""GET /api/v1/instances/{id} and its history."""
+from flask import g
+from flask_smorest import Blueprint
+
+from app.api.auth_helpers import login_required
+from app.api.schemas import HistoryEventSchema, InstanceSchema
+from app.services import cases
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Cases")
+
+
+@blp.route("/<int:instance_id>", methods=["GET"])
+@blp.response(200, InstanceSchema)
+@login_required
+def get(instance_id):
+    return cases.view_instance(g.user, instance_id)
+
+
+@blp.route("/<int:instance_id>/history", methods=["GET"])
+@blp.response(200, HistoryEventSchema(many=True))
+@login_required
+def history(instance_id):
+    return cases.instance_history(g.user, instance_id)

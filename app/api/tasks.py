@@ -1,0 +1,34 @@
+"""GET /api/v1/tasks and POST /api/v1/tasks/{id}/complete."""
+from flask import g
+from flask_smorest import Blueprint
+
+from app.api.auth_helpers import login_required
+from app.api.schemas import InstanceSchema, TaskCompleteSchema, TaskQuerySchema, TaskSchema
+from app.services import cases
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The caller's inbox")
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TaskQuerySchema, location="query")
+@blp.response(200, TaskSchema(many=True))
+@login_required
+def list_tasks(query):
+    result = []
+    instances = {}
+    for task in cases.ready_tasks_for(g.user, query.get("instance_id")):
+        if task.instance_id not in instances:
+            instances[task.instance_id] = cases.visible_data(g.user, cases.get_instance(g.user, task.instance_id))
+        result.append({"id": task.id, "instance_id": task.instance_id, "bpmn_id": task.bpmn_id, "title": task.title,
+                       "role": task.role, "team": task.team, "agency": task.agency, "due_at": task.due_at,
+                       "rag": task.rag, "form": cases.task_form(task), "data": instances[task.instance_id]})
+    return result
+
+
+@blp.route("/<string:task_id>/complete", methods=["POST"])
+@blp.arguments(TaskCompleteSchema)
+@blp.response(200, InstanceSchema)
+@login_required
+def complete(body, task_id):
+    instance = cases.complete_task(g.user, task_id, body["data"])
+    return cases.view_instance(g.user, instance.id)

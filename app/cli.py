@@ -1,0 +1,119 @@
+"""The `mash` command: users, demo data, deploy, case index import, plus Flask's run and db."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from app import create_app
+from app.services import case_index, deployments, users
+from app.services.errors import Invalid
+from app.services.roles import ROLES
+
+DEMO_PASSWORD = "demo-password"
+# username: (roles, agency, team)
+DEMO_USERS = {
+    "masho": (["masho"], None, None),
+    "decision_maker": (["decision_maker"], None, None),
+    "eh_decision_maker": (["eh_decision_maker"], None, None),
+    "mash_manager": (["mash_manager"], None, None),
+    "mash_manager2": (["mash_manager"], None, None),
+    "eh_manager": (["eh_manager"], None, None),
+    "police_partner": (["partner"], "police", None),
+    "health_partner": (["partner"], "health", None),
+    "police_manager": (["partner_manager"], "police", None),
+    "business_support": (["business_support"], None, None),
+    "daat_worker": (["receiving_team"], None, "daat"),
+    "first_response_worker": (["receiving_team"], None, "first_response"),
+    "early_help_worker": (["receiving_team"], None, "early_help"),
+    "disabled_children_worker": (["receiving_team"], None, "disabled_children"),
+    "da_screener": (["receiving_team"], None, "domestic_abuse_screening"),
+    "daat_manager": (["receiving_team_manager"], None, "daat"),
+    "service_manager": (["service_manager"], None, None),
+    "fr_service_manager": (["first_response_service_manager"], None, None),
+    "strategic_manager": (["strategic_manager"], None, None),
+    "assistant_director": (["assistant_director"], None, None),
+    "auditor": (["auditor"], None, None),
+    "admin": (["admin"], None, None),
+}
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def main() -> None:
+    """MASH front door administration."""
+
+
+@main.group("users")
+def users_group() -> None:
+    """Manage users."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--agency")
+@click.option("--team")
+@click.option("--name", "display_name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input")
+def create_user(username, roles, agency, team, display_name, password_stdin) -> None:
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = users.create_user(username, password, list(roles), display_name=display_name, agency=agency, team=team)
+    except Invalid as err:
+        for field, messages in err.errors.items():
+            click.echo(f"{field}: {'; '.join(messages)}", err=True)
+        raise SystemExit(2)
+    click.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(sorted(user.roles))}")
+
+
+@main.command("deploy")
+@click.option("--path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder holding processes/, dmn/ and forms/ (default: MASH_MODELS_DIR)")
+@click.option("--note", default=None)
+def deploy(path, note) -> None:
+    """Validate and deploy the model files as a new version (no-op if unchanged)."""
+    root = path or current_app.config["MODELS_DIR"]
+    try:
+        deployment, created = deployments.deploy(deployments.read_model_dir(root), actor_name="cli", note=note)
+    except Invalid as err:
+        click.echo(f"deploy refused, nothing changed: {err.message}", err=True)
+        raise SystemExit(2)
+    click.echo(f"{'deployed' if created else 'unchanged:'} version {deployment.version} ({deployment.bundle_hash[:12]})")
+
+
+@main.command("demo")
+def demo() -> None:
+    """Create a demo user for every role (development only) and deploy the models."""
+    if not current_app.config.get("ALLOW_DEMO_USERS"):
+        click.echo("refused: demo users are only created in the development configuration", err=True)
+        raise SystemExit(2)
+    made = 0
+    for username, (roles, agency, team) in DEMO_USERS.items():
+        if users.get_by_username(username) is None:
+            users.create_user(username, DEMO_PASSWORD, roles, display_name=username.replace("_", " ").title(),
+                              agency=agency, team=team)
+            made += 1
+    deployment, _ = deployments.deploy(deployments.read_model_dir(current_app.config["MODELS_DIR"]), actor_name="demo")
+    click.echo(f"demo users: {made} created, {len(DEMO_USERS) - made} already there; models at version {deployment.version}")
+
+
+@main.group("index")
+def index_group() -> None:
+    """The case index."""
+
+
+@index_group.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def import_index(csv_file) -> None:
+    """Load involvement held in the council's case system (all rows or none)."""
+    try:
+        result = case_index.import_csv(csv_file.read())
+    except Invalid as err:
+        click.echo(err.message, err=True)
+        for line, problems in err.errors.items():
+            click.echo(f"  {line}: {'; '.join(problems)}", err=True)
+        raise SystemExit(2)
+    click.echo(f"imported: {result.created} created, {result.updated} updated")

@@ -1,0 +1,292 @@
+"""Run SpiffWorkflow under the host's rules: restricted evaluator, FEEL decisions, guarded tasks.
+
+Why a wrapper: Spiff's defaults are unsafe (exec/eval), lossy (no decision audit) and lenient
+(runs non-ready tasks). Everything that executes a model goes through `Runtime`, and it reports
+what happened in a `RunLog` that the host writes to history in the same transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine import dmn
+from app.engine.errors import ProcessError, TaskStateError
+from app.engine.evaluator import ExpressionError, RestrictedEvaluator
+from app.engine.loader import Bundle
+
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_WORKFLOW_CONVERTER = SERIALIZER.registry.convert_to_dict[
+    SERIALIZER.registry.typenames[BpmnWorkflow]
+].args[1].__self__
+STATE_FORMAT = "mash-1"
+_GATEWAYS = (ExclusiveGateway, InclusiveGateway, ParallelGateway)
+
+
+@dataclass
+class RunLog:
+    """What one engine run did, for history: decisions, service calls, routes, completed steps."""
+
+    decisions: list[tuple[str, dmn.DecisionResult]] = field(default_factory=list)
+    service_calls: list[dict] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)
+    changed: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    bpmn_id: str
+    title: str
+    role: str | None
+    team: str | None
+    agency: str | None
+    due_at: str | None
+    form: str | None
+    ui_form: str | None
+    instructions: str | None
+    exclude_actors_of: tuple[str, ...]
+    data: dict
+
+
+class _Environment(BasePythonScriptEngineEnvironment):
+    """Routes every expression, script and service call to the restricted evaluator / host operations."""
+
+    def __init__(self, evaluator: RestrictedEvaluator, operations: Mapping[str, Callable[..., Any]]):
+        super().__init__({})
+        self.evaluator = evaluator
+        self.operations = operations
+
+    def evaluate(self, expression, context, external_context=None):
+        names = dict(context)
+        names.update(external_context or {})
+        return self.evaluator.evaluate(expression, names)
+
+    def execute(self, script, context, external_context=None):
+        self.evaluator.execute(script, context)
+        return True
+
+    def call_service(self, context, operation_name=None, operation_params=None, **_):
+        operation = self.operations.get(operation_name)
+        if operation is None:
+            raise ProcessError(f"the host has no service operation {operation_name!r}")
+        params = {name: value["value"] for name, value in (operation_params or {}).items()}
+        return json.dumps(operation(**params))
+
+
+class _ScriptEngine(PythonScriptEngine):
+    def __init__(self, evaluator, operations, log: RunLog):
+        super().__init__(environment=_Environment(evaluator, operations))
+        self.evaluator = evaluator
+        self.log = log
+
+    def call_service(self, task, **kwargs):  # Spiff's own version has a NameError in its except branch
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except (ProcessError, ExpressionError):
+            raise
+        except Exception as err:  # an operation failed: surface it on the task, never half-apply
+            raise WorkflowTaskException(f"{type(err).__name__}: {err}", task=task, exception=err) from err
+
+
+class FeelDecisionEngine:
+    """Stands where Spiff expects its DMNEngine; evaluates FEEL tables and records every evaluation."""
+
+    def __init__(self, table: "dmn.DecisionTable"):
+        self.table = table
+        self.decision_table = table
+
+    def result(self, task) -> dict:
+        engine = task.workflow.script_engine
+        result = dmn.evaluate_decision(self.table, task.data, engine.evaluator.evaluate)
+        engine.log.decisions.append((task.task_spec.bpmn_id, result))
+        return result.outputs
+
+
+class Runtime:
+    """One engine run over a bundle: start, restore, complete a task, fire timers, dump."""
+
+    def __init__(self, bundle: Bundle, evaluator: RestrictedEvaluator,
+                 operations: Mapping[str, Callable[..., Any]] | None = None):
+        self.bundle = bundle
+        self.log = RunLog()
+        self.script_engine = _ScriptEngine(evaluator, operations or {}, self.log)
+        self.evaluator = evaluator
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, process_id: str, data: Mapping[str, Any]) -> BpmnWorkflow:
+        spec = self.bundle.process_specs.get(process_id)
+        if spec is None:
+            raise ProcessError(f"no deployed process {process_id!r}")
+        workflow = BpmnWorkflow(spec, self.bundle.subprocess_specs[process_id], script_engine=self.script_engine)
+        workflow.get_next_task(state=TaskState.READY).set_data(**dict(data))
+        self.log.changed.update(data)
+        self._advance(workflow)
+        return workflow
+
+    def restore(self, process_id: str, state: str) -> BpmnWorkflow:
+        dct = json.loads(state)
+        if dct.pop("format", None) != STATE_FORMAT:
+            raise ProcessError("stored instance state has an unknown format")
+        registry = SERIALIZER.registry
+        spec = self.bundle.process_specs[process_id]
+        workflow = BpmnWorkflow(spec, self.bundle.subprocess_specs[process_id], deserializing=True)
+        workflow.tasks = _WORKFLOW_CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        _WORKFLOW_CONVERTER.set_default_attributes(workflow, dct)
+        _WORKFLOW_CONVERTER.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = registry.restore(dct.pop("bpmn_events", []))
+        workflow.script_engine = self.script_engine  # never the default, unrestricted engine
+        return workflow
+
+    @staticmethod
+    def dump(workflow: BpmnWorkflow) -> str:
+        """Instance state without the spec (the spec is stored once per deployed version)."""
+        registry = SERIALIZER.registry
+        dct = {
+            "format": STATE_FORMAT,
+            "data": registry.convert(workflow.data),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": _WORKFLOW_CONVERTER.mapping_to_dict(workflow.tasks),
+            "root": str(workflow.task_tree.id),
+            "subprocesses": _WORKFLOW_CONVERTER.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": registry.convert(workflow.bpmn_events),
+        }
+        return json.dumps(dct, separators=(",", ":"))
+
+    def complete_task(self, workflow: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) -> None:
+        task = self.find_task(workflow, task_id)
+        if task is None:
+            raise TaskStateError("no such task in this instance")
+        if not task.task_spec.manual:
+            raise TaskStateError("this task is not a user task")
+        if task.state != TaskState.READY:
+            raise TaskStateError(f"the task is {TaskState.get_name(task.state).lower()}, not ready: it cannot be completed")
+        before = dict(task.data)
+        task.set_data(**dict(data))
+        try:
+            task.run()
+        except SpiffWorkflowException as err:
+            raise self._process_error(err) from None
+        self._note_changes(before, task.data)
+        self._advance(workflow)
+
+    def fire_timers(self, workflow: BpmnWorkflow) -> None:
+        workflow.refresh_timers()
+        self._advance(workflow)
+
+    # -- reading ---------------------------------------------------------------------------
+    @staticmethod
+    def find_task(workflow: BpmnWorkflow, task_id: str):
+        try:
+            return workflow.get_task_from_id(UUID(str(task_id)))
+        except (TaskNotFoundException, ValueError, KeyError):
+            return None
+
+    def ready_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+        tasks = []
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            extensions = spec.extensions or {}
+            properties = extensions.get("properties", {}) or {}
+            exclude = properties.get("excludeActorsOf") or ""
+            tasks.append(ReadyTask(
+                id=str(task.id), bpmn_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
+                role=spec.lane, team=self._property(task, properties, "team"),
+                agency=self._property(task, properties, "agency"),
+                due_at=self._property(task, properties, "dueAt"),
+                form=properties.get("formJsonSchemaFilename"), ui_form=properties.get("formUiSchemaFilename"),
+                instructions=extensions.get("instructionsForEndUser"),
+                exclude_actors_of=tuple(p.strip() for p in exclude.split(",") if p.strip()),
+                data=task.data,
+            ))
+        return tasks
+
+    def _property(self, task, properties: Mapping[str, str], name: str):
+        source = properties.get(name)
+        if not source:
+            return None
+        try:
+            value = self.evaluator.evaluate(source, task.data)
+        except ExpressionError as err:
+            raise ProcessError(f"task {task.task_spec.bpmn_id}: property {name}: {err}", task.task_spec.bpmn_id) from None
+        return None if value is None else str(value)
+
+    @staticmethod
+    def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+        due = []
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+            if not any(isinstance(d, TimerEventDefinition) for d in definitions):
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):
+                value = value["next"] if value.get("cycles") != 0 else None
+            if value:
+                due.append(TimerEventDefinition.get_datetime(value))
+        return min(due) if due else None
+
+    # -- internals -------------------------------------------------------------------------
+    def _advance(self, workflow: BpmnWorkflow) -> None:
+        before: dict[UUID, dict] = {}
+
+        def will_complete(task):
+            before[task.id] = dict(task.data)
+
+        def did_complete(task):
+            spec = task.task_spec
+            if isinstance(spec, _GATEWAYS):
+                chosen = [c.task_spec.bpmn_id for c in task.children
+                          if c.state in (TaskState.READY, TaskState.WAITING, TaskState.COMPLETED, TaskState.STARTED)
+                          and getattr(c.task_spec, "bpmn_id", None)]
+                if isinstance(spec, ExclusiveGateway) or len(task.children) > 1:
+                    self.log.routes.append({"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen})
+                return  # a join merges branch copies; it changes nothing of its own
+            self._note_changes(before.pop(task.id, {}), task.data)
+
+        try:
+            workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+            workflow.refresh_timers()
+            workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+        except SpiffWorkflowException as err:
+            raise self._process_error(err) from None
+        errored = workflow.get_tasks(state=TaskState.ERROR)
+        if errored:
+            raise ProcessError(f"task {errored[0].task_spec.bpmn_id} failed", errored[0].task_spec.bpmn_id)
+
+    def _note_changes(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        for key, value in after.items():
+            if key not in before or before[key] != value:
+                self.log.changed[key] = value
+
+    @staticmethod
+    def _process_error(err: Exception) -> ProcessError:
+        task = getattr(err, "task", None)
+        bpmn_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+        message = str(err)
+        cause = getattr(err, "exception", None)
+        if isinstance(cause, (dmn.DecisionError, ProcessError, ExpressionError)):
+            message = str(cause)
+        where = f" at {task.task_spec.bpmn_name or bpmn_id}" if task is not None else ""
+        return ProcessError(f"the process could not continue{where}: {message}", bpmn_id,
+                            getattr(err, "line_number", None) or None)

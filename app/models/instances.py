@@ -1,0 +1,66 @@
+"""Contacts, process instances (serialized engine state, optimistic lock) and the task projection."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UtcDateTime, utcnow
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ProcessInstance(db.Model):
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(default=1)
+    case_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    rag: Mapped[str | None] = mapped_column(String(10))
+    outcome: Mapped[str | None] = mapped_column(String(60))
+    outcome_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class TaskRecord(db.Model):
+    """Inbox projection of the engine's user tasks, written in the same transaction as the state."""
+
+    __tablename__ = "tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(60))
+    agency: Mapped[str | None] = mapped_column(String(40))
+    team: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rag: Mapped[str | None] = mapped_column(String(10))
+    form: Mapped[str | None] = mapped_column(String(200))
+    exclude_actors_of: Mapped[list | None] = mapped_column(JSON)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_tasks_role_state_due", "role", "state", "due_at"),)

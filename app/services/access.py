@@ -1,0 +1,48 @@
+"""Who may see and do what: role (lane), team and agency checks, and what data a role may read.
+
+Denials are recorded in history by the callers, then answered 403 (or 404 where existence
+itself would leak).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ProcessInstance, TaskRecord, User
+from app.services.roles import MASH_ROLES, READ_ALL_ROLES
+
+# Case facts every involved role may see (spec §10 "instance (API)").
+SUMMARY_KEYS = ("contact_id", "child", "received_at", "channel", "rag", "route", "contact_route", "outcome",
+                "is_referral", "decision_due_at", "outcome_due_at", "receiving_team")
+
+
+def may_work(user: User, task: TaskRecord) -> bool:
+    if task.role not in user.roles:
+        return False
+    if task.team is not None and task.team != user.team:
+        return False
+    if task.agency is not None and task.agency != user.agency:
+        return False
+    return True
+
+
+def involved_tasks(user: User, instance_id: int) -> list[TaskRecord]:
+    rows = db.session.execute(select(TaskRecord).where(TaskRecord.instance_id == instance_id)).scalars()
+    return [t for t in rows if may_work(user, t)]
+
+
+def may_view(user: User, instance: ProcessInstance) -> bool:
+    if user.roles & READ_ALL_ROLES:
+        return True
+    if instance.created_by == user.id and user.roles & MASH_ROLES:
+        return True
+    return bool(involved_tasks(user, instance.id))
+
+
+def visible_data(user: User, instance: ProcessInstance, form_fields: set[str]) -> dict:
+    """MASH roles read the whole case; others read the summary plus their own forms' fields."""
+    data = instance.case_data or {}
+    if user.roles & (MASH_ROLES | READ_ALL_ROLES):
+        return dict(data)
+    allowed = set(SUMMARY_KEYS) | form_fields
+    return {k: v for k, v in data.items() if k in allowed}

@@ -1,0 +1,285 @@
+"""Use cases on process instances: start a contact, complete a task, read a case and its history.
+
+Each public function is one transaction: engine state, inbox projection and history commit
+together or not at all. The engine runs inside the transaction, so a decision that finds no
+rule or a missing input rolls everything back and the user sees why.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.clock import CLOCK
+from app.engine.errors import ProcessError, TaskStateError
+from app.engine.runtime import Runtime
+from app.extensions import db
+from app.models import Contact, ProcessInstance, TaskRecord, User
+from app.services import access, case_index, deployments, engine_host, forms, history
+from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
+from app.services.transaction import unit_of_work
+
+FRONT_DOOR = "front_door"
+START_ROLES = frozenset({"masho"})
+
+
+def _instant(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _operations(instance: ProcessInstance, alerts: list[dict]) -> dict:
+    def raise_alert(role: str, team: str | None = None, reason: str | None = None) -> dict:
+        alerts.append({"role": role, "team": team, "reason": reason})
+        return {"alerted": True}
+
+    return {
+        "case_index.search": case_index.search,
+        "case_index.summarise": case_index.summarise,
+        "case_index.record_outcome": functools.partial(case_index.record_outcome, instance_id=instance.id),
+        "alert.raise": raise_alert,
+    }
+
+
+def _deny(user: User, instance_id: int | None, what: str, **detail) -> None:
+    with unit_of_work():
+        history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": what, **detail})
+
+
+def _persist(instance: ProcessInstance, runtime: Runtime, workflow, actor: User | None, alerts: list[dict]) -> None:
+    """Write state, case data, inbox projection and history for one engine run."""
+    now = CLOCK.now()
+    instance.state = runtime.dump(workflow)
+    case_data = dict(instance.case_data or {})
+    case_data.update(runtime.log.changed)
+    instance.case_data = case_data
+    instance.rag = case_data.get("rag")
+    instance.outcome = case_data.get("outcome")
+    instance.outcome_due_at = _instant(case_data.get("outcome_due_at"))
+    instance.next_timer_at = runtime.next_timer_due(workflow)
+    instance.updated_at = now
+    version = engine_host_version(instance.deployment_id)
+    for bpmn_id, result in runtime.log.decisions:
+        history.record("decision_evaluated", instance_id=instance.id, bpmn_id=bpmn_id, actor=actor, detail={
+            "decision_id": result.decision_id, "table_id": result.table_id, "hit_policy": result.hit_policy,
+            "inputs": result.inputs, "outputs": result.outputs, "matched_rules": result.matched_rule_ids,
+            "deployment_version": version,
+        })
+    for route in runtime.log.routes:
+        history.record("route_taken", instance_id=instance.id, bpmn_id=route["bpmn_id"], actor=actor,
+                       detail={"gateway": route["name"], "to": route["to"]})
+    for alert in alerts:
+        history.record("alert_raised", instance_id=instance.id, actor=actor, detail=alert)
+    _sync_tasks(instance, runtime, workflow, now)
+    if workflow.is_completed() and instance.status != "completed":
+        instance.status = "completed"
+        instance.ended_at = now
+        history.record("instance_ended", instance_id=instance.id, actor=actor,
+                       detail={"outcome": instance.outcome, "rag": instance.rag})
+
+
+@functools.lru_cache(maxsize=64)
+def engine_host_version(deployment_id: int) -> int:
+    from app.models import Deployment
+    return db.session.get(Deployment, deployment_id).version
+
+
+def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime) -> None:
+    existing = {t.id: t for t in db.session.execute(
+        select(TaskRecord).where(TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()}
+    ready = runtime.ready_tasks(workflow)
+    for task in ready:
+        row = existing.pop(task.id, None)
+        if row is None:
+            row = TaskRecord(id=task.id, instance_id=instance.id, bpmn_id=task.bpmn_id, title=task.title,
+                             role=task.role, team=task.team, agency=task.agency, state="ready",
+                             due_at=_instant(task.due_at), form=task.form,
+                             exclude_actors_of=list(task.exclude_actors_of) or None, created_at=now)
+            db.session.add(row)
+            history.record("task_ready", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id,
+                           detail={"role": task.role, "team": task.team, "agency": task.agency, "due_at": task.due_at})
+        row.rag = instance.rag
+    for row in existing.values():  # no longer ready and not completed by a person: cancelled by the process
+        row.state = "cancelled"
+        row.completed_at = now
+
+
+def start_contact(user: User, contact: dict[str, Any]) -> tuple[Contact, list[ProcessInstance]]:
+    """Record a contact; one linked front-door instance per child (spec §3.1)."""
+    if not user.roles & START_ROLES:
+        _deny(user, None, "start_contact")
+        raise Forbidden("Only a MASH officer can record a contact")
+    deployment = deployments.latest()
+    if deployment is None:
+        raise ProcessFailed("No process is deployed yet: run `mash deploy`")
+    received_at = contact.get("received_at") or CLOCK.now()
+    children = contact.get("children") or ([contact["child"]] if contact.get("child") else [])
+    with unit_of_work():
+        record = Contact(received_at=received_at, channel=contact["channel"], created_by=user.id,
+                         payload=_json_safe({k: v for k, v in contact.items() if k not in ("received_at",)}))
+        db.session.add(record)
+        db.session.flush()
+        instances = []
+        for child in children:
+            instance = ProcessInstance(deployment_id=deployment.id, process_id=FRONT_DOOR, contact_id=record.id,
+                                       status="running", state="{}", case_data={}, created_by=user.id,
+                                       created_at=CLOCK.now(), updated_at=CLOCK.now())
+            db.session.add(instance)
+            db.session.flush()
+            seed = {
+                "contact_id": record.id, "instance_id": instance.id,
+                "received_at": received_at.astimezone(CLOCK.now().tzinfo).isoformat(),
+                "channel": contact["channel"], "referrer": contact.get("referrer") or {},
+                "child": child, "adults": contact.get("adults") or [], "summary": contact.get("summary"),
+                "request_type": child.get("request_type", contact.get("request_type")),
+                "information_only": bool(child.get("information_only", contact.get("information_only", False))),
+                "red_criteria": list(child.get("red_criteria", contact.get("red_criteria")) or []),
+                "manager_attention_criteria": list(child.get("manager_attention_criteria",
+                                                             contact.get("manager_attention_criteria")) or []),
+                "consent": contact.get("consent"),
+            }
+            seed["child"] = {k: v for k, v in child.items()
+                             if k not in ("request_type", "information_only", "red_criteria", "manager_attention_criteria")}
+            alerts: list[dict] = []
+            runtime = engine_host.runtime(deployment.id, _operations(instance, alerts))
+            try:
+                workflow = runtime.start(FRONT_DOOR, _json_safe(seed))
+            except ProcessError as err:
+                raise ProcessFailed(err.message, {"bpmn_id": err.bpmn_id}) from None
+            history.record("instance_started", instance_id=instance.id, actor=user,
+                           detail={"process_id": FRONT_DOOR, "deployment_version": deployment.version,
+                                   "contact_id": record.id, "channel": contact["channel"]})
+            _persist(instance, runtime, workflow, user, alerts)
+            instances.append(instance)
+    return record, instances
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def ready_tasks_for(user: User, instance_id: int | None = None) -> list[TaskRecord]:
+    query = select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.role.in_(sorted(user.roles)))
+    if instance_id is not None:
+        query = query.where(TaskRecord.instance_id == instance_id)
+    query = query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at).limit(500)
+    return [t for t in db.session.execute(query).scalars() if access.may_work(user, t)]
+
+
+def task_form(task: TaskRecord) -> dict:
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    bundle = engine_host.bundle_for(instance.deployment_id)
+    schema = bundle.forms.get(task.form) or {}
+    ui_name = (task.form or "").replace(".schema.json", ".uischema.json")
+    return {"schema": schema, "ui_schema": bundle.forms.get(ui_name) or {}}
+
+
+def visible_data(user: User, instance: ProcessInstance) -> dict:
+    bundle = engine_host.bundle_for(instance.deployment_id)
+    fields: set[str] = set()
+    for task in access.involved_tasks(user, instance.id):
+        fields |= forms.declared_fields(bundle.forms.get(task.form) or {})
+    return access.visible_data(user, instance, fields)
+
+
+def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInstance:
+    task = db.session.get(TaskRecord, task_id)
+    if task is None:
+        raise NotFound("No such task")
+    if not access.may_work(user, task):
+        _deny(user, task.instance_id, "complete_task", task_id=task_id, bpmn_id=task.bpmn_id)
+        raise Forbidden("This task belongs to another role, team or agency")
+    if task.exclude_actors_of:
+        earlier = [e for e in history.for_instance(task.instance_id)
+                   if e.type == "task_completed" and e.bpmn_id in task.exclude_actors_of and e.actor_id == user.id]
+        if earlier:
+            _deny(user, task.instance_id, "complete_task", task_id=task_id, bpmn_id=task.bpmn_id, reason="four_eyes")
+            raise Forbidden("A different manager must do this: you completed an earlier step of this decision")
+    if task.state != "ready":
+        raise Conflict(f"This task is already {task.state}: it cannot be completed again")
+    with unit_of_work():
+        instance = db.session.get(ProcessInstance, task.instance_id)
+        alerts: list[dict] = []
+        runtime = engine_host.runtime(instance.deployment_id, _operations(instance, alerts))
+        workflow = runtime.restore(instance.process_id, instance.state)
+        engine_task = runtime.find_task(workflow, task_id)
+        if engine_task is None:
+            raise Conflict("This task is no longer part of the case")
+        schema = runtime.bundle.forms.get(task.form) or {}
+        forms.validate_submission(schema, engine_task.data, data)
+        try:
+            runtime.complete_task(workflow, task_id, data)
+        except TaskStateError as err:
+            raise Conflict(str(err)) from None
+        except ProcessError as err:
+            raise ProcessFailed(err.message, {"bpmn_id": err.bpmn_id}) from None
+        now = CLOCK.now()
+        task.state = "completed"
+        task.completed_at = now
+        task.completed_by = user.id
+        history.record("task_completed", instance_id=instance.id, actor=user, bpmn_id=task.bpmn_id, task_id=task.id,
+                       detail={"title": task.title, "fields": sorted(data), "values": data})
+        _persist(instance, runtime, workflow, user, alerts)
+    return instance
+
+
+def get_instance(user: User, instance_id: int) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("No such case")
+    if not access.may_view(user, instance):
+        _deny(user, instance_id, "view_instance")
+        raise NotFound("No such case")  # existence itself must not leak
+    return instance
+
+
+def view_instance(user: User, instance_id: int) -> dict:
+    instance = get_instance(user, instance_id)
+    with unit_of_work():
+        history.record("instance_viewed", instance_id=instance.id, actor=user, detail={})
+    data = visible_data(user, instance)
+    version = engine_host_version(instance.deployment_id)
+    ready = [t for t in db.session.execute(select(TaskRecord).where(
+        TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()]
+    return {
+        "id": instance.id, "process_id": instance.process_id, "version": version, "status": instance.status,
+        "rag": instance.rag, "route": data.get("route"), "contact_route": data.get("contact_route"),
+        "outcome": instance.outcome, "outcome_due_at": instance.outcome_due_at,
+        "decision_due_at": data.get("decision_due_at"), "is_referral": bool(data.get("is_referral")),
+        "contact_id": instance.contact_id,
+        "ready_tasks": [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role, "team": t.team,
+                         "agency": t.agency, "due_at": t.due_at} for t in ready],
+        "data": data,
+    }
+
+
+def instance_history(user: User, instance_id: int) -> list[dict]:
+    instance = get_instance(user, instance_id)
+    mash_reader = bool(user.roles & (access.MASH_ROLES | access.READ_ALL_ROLES))
+    events = history.for_instance(instance.id)
+    with unit_of_work():
+        history.record("history_viewed", instance_id=instance.id, actor=user, detail={})
+    result = []
+    for event in events:
+        detail = dict(event.detail or {})
+        if not mash_reader:
+            detail.pop("values", None)
+            detail.pop("inputs", None)
+        result.append({"at": event.at, "type": event.type, "actor": event.actor, "bpmn_id": event.bpmn_id,
+                       "detail": detail})
+    return result

@@ -1,0 +1,69 @@
+"""The host's single evaluator, the per-version bundle cache and runtime construction.
+
+Why here: the engine package knows nothing of the database; this module feeds it the
+deployed model files (once per version), the MASH calendar with administrator closure days,
+and the host operations that service tasks call.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Mapping
+
+from app.engine.calendar import MashCalendar
+from app.engine.clock import CLOCK, install_in_spiff
+from app.engine.evaluator import RestrictedEvaluator
+from app.engine.functions import build_functions
+from app.engine.loader import Bundle, build_bundle, bundle_hash
+from app.engine.runtime import FeelDecisionEngine, Runtime
+from app.extensions import db
+from app.models import Deployment
+from app.services.roles import ROLES
+
+_lock = threading.Lock()
+_bundles: dict[int, Bundle] = {}
+_by_hash: dict[str, Bundle] = {}
+_evaluator: RestrictedEvaluator | None = None
+
+
+def evaluator() -> RestrictedEvaluator:
+    global _evaluator
+    if _evaluator is None:
+        install_in_spiff()
+        _evaluator = RestrictedEvaluator(build_functions(CLOCK.now, MashCalendar()))
+    return _evaluator
+
+
+def compile_bundle(files: Mapping[str, bytes]) -> Bundle:
+    """Validate a model set exactly as a deployment would (raises ModelError)."""
+    digest = bundle_hash(files)
+    bundle = _by_hash.get(digest)
+    if bundle is None:
+        ev = evaluator()
+        bundle = build_bundle(files, check_expression=ev.check, engine_factory=FeelDecisionEngine, known_roles=ROLES)
+        _by_hash[digest] = bundle
+    return bundle
+
+
+def bundle_for(deployment_id: int) -> Bundle:
+    bundle = _bundles.get(deployment_id)
+    if bundle is None:
+        with _lock:
+            bundle = _bundles.get(deployment_id)
+            if bundle is None:
+                deployment = db.session.get(Deployment, deployment_id)
+                files = {f.path: f.model_file.content for f in deployment.files}
+                bundle = _bundles[deployment_id] = compile_bundle(files)
+    return bundle
+
+
+def remember(deployment_id: int, bundle: Bundle) -> None:
+    _bundles[deployment_id] = bundle
+
+
+def forget_all() -> None:
+    """Tests use a fresh database per test; deployment ids restart, so the cache must too."""
+    _bundles.clear()
+
+
+def runtime(deployment_id: int, operations: Mapping[str, Callable[..., Any]] | None = None) -> Runtime:
+    return Runtime(bundle_for(deployment_id), evaluator(), operations)

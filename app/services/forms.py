@@ -1,0 +1,69 @@
+"""Server-side validation of a task submission against the instance's pinned form.
+
+The schema is applied to task data + submission, so a form can depend on earlier facts
+(`if urgent then allocate_to must be decision_maker`). Fields the form does not declare are
+refused, so nobody can set process variables the form did not offer.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from app.services.errors import Invalid
+
+_FORMAT_CHECKER = FormatChecker()
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    import json
+    return Draft202012Validator(json.loads(schema_json), format_checker=_FORMAT_CHECKER)
+
+
+def declared_fields(schema: Mapping[str, Any]) -> set[str]:
+    fields = set((schema.get("properties") or {}).keys())
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(key) or []:
+            fields |= declared_fields(sub)
+    for key in ("then", "else"):
+        if isinstance(schema.get(key), Mapping):
+            fields |= declared_fields(schema[key])
+    return fields
+
+
+def _field_of(error) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return ".".join(path + [missing])
+    return ".".join(path) or "_form"
+
+
+def _message(error, schema: Mapping[str, Any]) -> str:
+    field = _field_of(error)
+    title = ((schema.get("properties") or {}).get(field.split(".")[0]) or {}).get("title") or field
+    if error.validator == "required":
+        return f"Enter {title[0].lower() + title[1:] if title else 'this'}" if title else "Required"
+    if error.validator in ("enum", "const", "oneOf"):
+        return f"Select a valid option for {title}"
+    if error.validator == "type":
+        return f"{title}: must be {error.validator_value}"
+    return f"{title}: {error.message}"
+
+
+def validate_submission(schema: Mapping[str, Any], task_data: Mapping[str, Any], submission: Mapping[str, Any]) -> None:
+    import json
+    unknown = sorted(set(submission) - declared_fields(schema))
+    errors: dict[str, list[str]] = {}
+    for name in unknown:
+        errors.setdefault(name, []).append("This form has no such field")
+    merged = {**{k: v for k, v in task_data.items()}, **submission}
+    # Only the form's own fields are validated as present; earlier facts serve `if` conditions.
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    for error in validator.iter_errors(merged):
+        field = _field_of(error)
+        errors.setdefault(field, []).append(_message(error, schema))
+    if errors:
+        raise Invalid(errors)

@@ -1,0 +1,63 @@
+"""Append-only history with a per-instance hash chain.
+
+Events hold ids, codes and field names — case content appears only where the auditor needs
+it (decision inputs/outputs, changed fields) and never goes to application logs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.clock import CLOCK
+from app.extensions import db
+from app.models import HistoryEvent, User
+
+
+def _digest(prev_hash: str | None, at: datetime, type_: str, actor: str | None, bpmn_id: str | None,
+            task_id: str | None, detail: dict) -> str:
+    body = json.dumps([prev_hash, at.isoformat(), type_, actor, bpmn_id, task_id, detail],
+                      sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(type_: str, *, instance_id: int | None = None, actor: User | None = None,
+           bpmn_id: str | None = None, task_id: str | None = None, detail: dict[str, Any] | None = None) -> HistoryEvent:
+    """Add one event to the current transaction (the caller's unit of work commits it)."""
+    detail = json.loads(json.dumps(detail or {}, default=str))
+    prev_hash = None
+    if instance_id is not None:
+        prev_hash = db.session.execute(
+            select(HistoryEvent.hash).where(HistoryEvent.instance_id == instance_id)
+            .order_by(HistoryEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+    at = CLOCK.now()
+    actor_name = actor.username if actor is not None else "system"
+    event = HistoryEvent(
+        instance_id=instance_id, at=at, type=type_, actor_id=actor.id if actor is not None else None,
+        actor=actor_name, bpmn_id=bpmn_id, task_id=task_id, detail=detail, prev_hash=prev_hash,
+        hash=_digest(prev_hash, at, type_, actor_name, bpmn_id, task_id, detail),
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def for_instance(instance_id: int) -> list[HistoryEvent]:
+    return list(db.session.execute(
+        select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)
+    ).scalars())
+
+
+def verify_chain(instance_id: int) -> bool:
+    """True when no event of the instance was altered, removed or reordered."""
+    prev = None
+    for event in for_instance(instance_id):
+        if event.prev_hash != prev or event.hash != _digest(prev, event.at, event.type, event.actor,
+                                                            event.bpmn_id, event.task_id, event.detail):
+            return False
+        prev = event.hash
+    return True

@@ -1,0 +1,77 @@
+"""Test fixtures: one schema per session (built by the Alembic migrations), emptied between tests.
+
+MASH_TEST_BACKEND=postgresql runs everything against MASH_TEST_DATABASE_URL; the default is a
+temporary SQLite file, so both databases see the same tests.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.config import ROOT, TestConfig
+from app.engine.clock import CLOCK
+from app.extensions import db
+
+BACKEND = os.environ.get("MASH_TEST_BACKEND", "sqlite")
+
+
+def _database_url(tmp_dir: str) -> str:
+    if BACKEND == "postgresql":
+        url = os.environ.get("MASH_TEST_DATABASE_URL")
+        if not url:
+            raise RuntimeError("MASH_TEST_BACKEND=postgresql needs MASH_TEST_DATABASE_URL")
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return f"sqlite:///{tmp_dir}/test.db"
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmp = tempfile.mkdtemp(prefix="mash-test-")
+    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": _database_url(tmp), "MODELS_DIR": ROOT})
+    application = create_app(config)
+    with application.app_context():
+        if BACKEND == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+        upgrade()
+    yield application
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))
+        db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
+            text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+    db.session.commit()
+
+
+@pytest.fixture()
+def ctx(app):
+    """An app context on an empty database with the real models deployed as version 1."""
+    from app.services import cases, deployments
+    with app.app_context():
+        _empty_tables()
+        cases.engine_host_version.cache_clear()
+        from app.services import engine_host
+        engine_host._bundles.clear()
+        CLOCK.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))  # a Tuesday, MASH open
+        deployments.deploy(deployments.read_model_dir(Path(ROOT)), actor_name="tests")
+        yield app
+        db.session.remove()
+        CLOCK.reset()
+
+
+@pytest.fixture()
+def client(ctx):
+    return ctx.test_client()

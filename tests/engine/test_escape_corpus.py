@@ -1,0 +1,230 @@
+"""Every known sandbox escape must be refused: statically by check(), and again at run time.
+
+Why both: check() runs at deploy, but evaluate()/execute() must never trust that it did (a
+model could be loaded some other way). The "bypass" tests run the interpreter on an
+*unchecked* tree to prove the run-time layer refuses on its own.
+"""
+from __future__ import annotations
+
+import ast
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from app.engine.calendar import MashCalendar
+from app.engine.evaluator import ExpressionError, RestrictedEvaluator, UnsafeExpression, _Run
+from app.engine.functions import build_functions
+
+FUNCS = build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=timezone.utc), MashCalendar())
+EV = RestrictedEvaluator(FUNCS)
+
+
+def names() -> dict:
+    return {"x": 1, "a": [], "d": {"k": 1}, "s": "text", "json": {}}
+
+
+STATIC_EXPRESSIONS = [
+    "__import__('os')",
+    "().__class__.__base__.__subclasses__()",
+    "[].__class__",
+    "getattr(x, '__class__')",
+    "x.__class__",
+    "'{0.__class__}'.format(x)",
+    "'{.__class__}'.format(1)",
+    "f'{x.__class__}'",
+    "f'{x}'",
+    "json.codecs.sys.modules",
+    "lambda: 1",
+    "(x := 1)",
+    "(i for i in []).gi_frame",
+    "[i for i in []].__len__()",
+    "__builtins__",
+    "globals()",
+    "locals()",
+    "vars()",
+    "dir()",
+    "open('/etc/passwd')",
+    "eval('1')",
+    "exec('1')",
+    "compile('1', 'x', 'eval')",
+    "type(1)",
+    "'{}'.format(1)",
+    "s.format(x)",
+    "d.get.__self__",
+    "''.join.__self__",
+    "''.join(['a'])",
+    "(1).real",
+    "a.mro()",
+    "a.__class__.mro()",
+    "d.pop('k')",
+    "d.update(x=1)",
+    "a.clear()",
+    "s.encode()",
+    "len.__self__",
+    "len",
+    "[len][0]('x')",
+    "d['k'].__class__",
+    "x._private",
+    "_secret",
+    "f(x)",
+    "len(*a)",
+    "dict(**d)",
+    "{**d}",
+    "[*a]",
+    "b'bytes'",
+    "...",
+    "1j",
+    "x @ x",
+    "x << 64",
+    "x | 1",
+    "~x",
+    "await x",
+    "(yield x)",
+    "dict(_x=1)",
+]
+
+STATIC_SCRIPTS = [
+    "import os",
+    "from os import system",
+    "def f(): pass",
+    "class A: pass",
+    "with open('x') as f: pass",
+    "try: pass\nexcept: pass",
+    "try:\n    pass\nexcept* Exception:\n    pass",
+    "global x",
+    "nonlocal x",
+    "while True: pass",
+    "raise ValueError",
+    "assert x",
+    "del x",
+    "x: int = 1",
+    "match x:\n    case 1:\n        pass",
+    "async def f(): pass",
+    "return 1",
+    "x.attr = 1",
+    "len = 1",
+    "_x = 1",
+    "x, *rest = a",
+    "break",
+    "for i in [1]:\n    def g(): pass",
+    "x = 1\ny = x.__class__",
+    "a.append(x)\nb = a.__class__",
+]
+
+
+@pytest.mark.parametrize("source", STATIC_EXPRESSIONS)
+def test_expression_refused_by_check_and_evaluate(source: str) -> None:
+    with pytest.raises(ExpressionError):
+        EV.check(source, "eval")
+    with pytest.raises(ExpressionError):
+        EV.evaluate(source, names())
+
+
+@pytest.mark.parametrize("source", STATIC_SCRIPTS)
+def test_script_refused_by_check_and_execute(source: str) -> None:
+    with pytest.raises(ExpressionError):
+        EV.check(source, "exec")
+    data = names()
+    with pytest.raises(ExpressionError):
+        EV.execute(source, data)
+    assert data == names()  # nothing ran
+
+
+def _parses(source: str, mode: str) -> bool:
+    try:
+        ast.parse(source, mode=mode)
+    except SyntaxError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("source", [s for s in STATIC_EXPRESSIONS if _parses(s, "eval")])
+def test_runtime_refuses_unchecked_expression_trees(source: str) -> None:
+    """Defence in depth: the interpreter alone, with no static check, still refuses."""
+    tree = ast.parse(source, mode="eval")
+    with pytest.raises(ExpressionError):
+        _Run(EV, names()).eval(tree.body)
+
+
+@pytest.mark.parametrize("source", [s for s in STATIC_SCRIPTS if _parses(s, "exec")])
+def test_runtime_refuses_unchecked_script_trees(source: str) -> None:
+    tree = ast.parse(source, mode="exec")
+    with pytest.raises(ExpressionError):
+        _Run(EV, names()).run_script(tree.body)
+
+
+def test_static_refusals_are_unsafe_expression_with_line() -> None:
+    with pytest.raises(UnsafeExpression) as err:
+        EV.check("y = 1\nz = y\nw = z.__class__", "exec")
+    assert err.value.lineno == 3
+    assert "__class__" in err.value.message
+
+
+RESOURCE_EXPRESSIONS = [
+    "9**9**9",
+    "2**100000",
+    "10**65",
+    "'a'*10**9",
+    "[0]*10**9",
+    "10**9*'a'",
+    "list(range(10**12))",
+    "range(10**12)",
+    "sum(range(10**9))",
+    "[[0]*1000 for i in range(1000) for j in range(1000)]",
+    "[0]*60000 + [0]*60000",
+    "[[0]*1000]*1000",
+    "'%0*d' % (10**8, 1)",
+    "s.replace('', 'x'*50000)",
+    "round(10, -10**9)",
+    "str([[s*5000]*100000])",
+    "sum([[1]]*1000, [])",
+    "int('9'*5000)",
+    "max(a, key=len)",
+    "sorted(a, key=len)",
+]
+
+
+@pytest.mark.parametrize("source", RESOURCE_EXPRESSIONS)
+def test_resource_exhaustion_refused_quickly(source: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ExpressionError):
+        EV.evaluate(source, names())
+    assert time.monotonic() - started < 2.0
+
+
+RESOURCE_SCRIPTS = [
+    "c = [0]\nfor i in range(100):\n    c = [c, c]",
+    "b = []\nfor i in range(100000):\n    b.append([0]*1000)",
+    "n = 10**60\nfor i in range(20):\n    n = n * n",
+    "s = 'x'\nfor i in range(40):\n    s = s + s",
+    "a = [0]\nfor i in a:\n    a.append(i)",
+    "d = {}\nfor i in range(100000):\n    for j in range(100000):\n        d[j] = i",
+]
+
+
+@pytest.mark.parametrize("source", RESOURCE_SCRIPTS)
+def test_resource_exhaustion_in_scripts_refused_quickly(source: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ExpressionError):
+        EV.execute(source, names())
+    assert time.monotonic() - started < 5.0
+
+
+def test_method_receiver_must_be_exact_type() -> None:
+    """A str/dict/list subclass in data could override a whitelisted method name."""
+
+    class Evil(str):
+        def lower(self):  # pragma: no cover - must never be called
+            raise AssertionError("subclass method called")
+
+    with pytest.raises(ExpressionError, match="not allowed"):
+        EV.evaluate("s.lower()", {"s": Evil("X")})
+
+
+def test_evaluator_module_never_compiles_code() -> None:
+    import app.engine.evaluator as module
+
+    tree = ast.parse(open(module.__file__).read())
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert not called & {"eval", "exec", "compile", "__import__"}

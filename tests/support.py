@@ -1,0 +1,59 @@
+"""Helpers for tests: users per role, tokens, JSON calls."""
+from __future__ import annotations
+
+from app.services import users
+
+PASSWORD = "correct-horse-battery"
+# username: (roles, agency, team)
+PEOPLE = {
+    "masho": (["masho"], None, None),
+    "dm": (["decision_maker"], None, None),
+    "dm2": (["decision_maker"], None, None),
+    "ehdm": (["eh_decision_maker"], None, None),
+    "mgr": (["mash_manager"], None, None),
+    "mgr2": (["mash_manager"], None, None),
+    "mgr_dm": (["mash_manager", "decision_maker"], None, None),
+    "ehmgr": (["eh_manager"], None, None),
+    "bs": (["business_support"], None, None),
+    "daat": (["receiving_team"], None, "daat"),
+    "daat_mgr": (["receiving_team_manager"], None, "daat"),
+    "fr": (["receiving_team"], None, "first_response"),
+    "dcs": (["receiving_team"], None, "disabled_children"),
+    "eh_team": (["receiving_team"], None, "early_help"),
+    "da": (["receiving_team"], None, "domestic_abuse_screening"),
+    "police": (["partner"], "police", None),
+    "auditor": (["auditor"], None, None),
+    "admin": (["admin"], None, None),
+}
+
+
+def make_people(names=None) -> None:
+    for name in names or PEOPLE:
+        roles, agency, team = PEOPLE[name]
+        if users.get_by_username(name) is None:
+            users.create_user(name, PASSWORD, roles, agency=agency, team=team)
+
+
+class Api:
+    """A signed-in API client per username."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            response = self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert response.status_code == 200, response.json
+            self.tokens[username] = response.json["access_token"]
+        return self.tokens[username]
+
+    def call(self, method: str, username: str | None, url: str, json=None):
+        headers = {"Authorization": f"Bearer {self.token(username)}"} if username else {}
+        return self.client.open(url, method=method, json=json, headers=headers)
+
+    def get(self, username, url):
+        return self.call("GET", username, url)
+
+    def post(self, username, url, json=None):
+        return self.call("POST", username, url, json)

@@ -17,6 +17,7 @@ from app import create_app
 from app.config import ROOT, TestConfig
 from app.engine.clock import CLOCK
 from app.extensions import db
+from tests.support import models_dir
 
 BACKEND = os.environ.get("MASH_TEST_BACKEND", "sqlite")
 
@@ -35,6 +36,8 @@ def app():
     tmp = tempfile.mkdtemp(prefix="mash-test-")
     config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": _database_url(tmp), "MODELS_DIR": ROOT})
     application = create_app(config)
+    from app.services import users
+    users.use_fast_hashing_for_tests()
     with application.app_context():
         if BACKEND == "postgresql":
             with db.engine.begin() as conn:
@@ -66,7 +69,7 @@ def ctx(app):
         from app.services import engine_host
         engine_host._bundles.clear()
         CLOCK.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))  # a Tuesday, MASH open
-        deployments.deploy(deployments.read_model_dir(Path(ROOT)), actor_name="tests")
+        deployments.deploy(deployments.read_model_dir(models_dir()), actor_name="tests")
         yield app
         db.session.remove()
         CLOCK.reset()

@@ -1,7 +1,16 @@
 """Helpers for tests: users per role, tokens, JSON calls."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from app.config import ROOT
 from app.services import users
+
+
+def models_dir() -> Path:
+    """The model set under test: the repository's own unless MASH_MODELS_DIR says otherwise."""
+    return Path(os.environ.get("MASH_MODELS_DIR", ROOT))
 
 PASSWORD = "correct-horse-battery"
 # username: (roles, agency, team)

@@ -45,7 +45,10 @@ def _message(error, schema: Mapping[str, Any]) -> str:
     field = _field_of(error)
     title = ((schema.get("properties") or {}).get(field.split(".")[0]) or {}).get("title") or field
     if error.validator == "required":
-        return f"Enter {title[0].lower() + title[1:] if title else 'this'}" if title else "Required"
+        custom = ((schema.get("properties") or {}).get(field.split(".")[0]) or {}).get("x-required-message")
+        if custom:
+            return custom
+        return f"Answer: {title}" if title.endswith("?") else f"Enter {title[0].lower() + title[1:]}"
     if error.validator in ("enum", "const", "oneOf"):
         return f"Select a valid option for {title}"
     if error.validator == "type":

@@ -22,6 +22,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2 parameters: the suite creates hundreds of users. Never called outside tests."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 def create_user(username: str, password: str, roles: list[str], *, display_name: str | None = None,
                 agency: str | None = None, team: str | None = None) -> User:
     errors: dict[str, list[str]] = {}

@@ -14,15 +14,7 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The 
 @blp.response(200, TaskSchema(many=True))
 @login_required
 def list_tasks(query):
-    result = []
-    instances = {}
-    for task in cases.ready_tasks_for(g.user, query.get("instance_id")):
-        if task.instance_id not in instances:
-            instances[task.instance_id] = cases.visible_data(g.user, cases.get_instance(g.user, task.instance_id))
-        result.append({"id": task.id, "instance_id": task.instance_id, "bpmn_id": task.bpmn_id, "title": task.title,
-                       "role": task.role, "team": task.team, "agency": task.agency, "due_at": task.due_at,
-                       "rag": task.rag, "form": cases.task_form(task), "data": instances[task.instance_id]})
-    return result
+    return cases.inbox(g.user, query.get("instance_id"))
 
 
 @blp.route("/<string:task_id>/complete", methods=["POST"])
@@ -31,4 +23,4 @@ def list_tasks(query):
 @login_required
 def complete(body, task_id):
     instance = cases.complete_task(g.user, task_id, body["data"])
-    return cases.view_instance(g.user, instance.id)
+    return cases.view_instance(g.user, instance.id, log_view=False)

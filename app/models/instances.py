@@ -63,4 +63,7 @@ class TaskRecord(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (Index("ix_tasks_role_state_due", "role", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_role_state_due", "role", "state", "due_at"),
+        Index("ix_tasks_instance_state", "instance_id", "state"),
+    )

@@ -177,16 +177,45 @@ def ready_tasks_for(user: User, instance_id: int | None = None) -> list[TaskReco
     query = select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.role.in_(sorted(user.roles)))
     if instance_id is not None:
         query = query.where(TaskRecord.instance_id == instance_id)
-    query = query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at).limit(500)
+    query = query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at).limit(500)
     return [t for t in db.session.execute(query).scalars() if access.may_work(user, t)]
 
 
+def inbox(user: User, instance_id: int | None = None) -> list[dict]:
+    """Ready tasks the user may work on, each with its form and the case data the user may see.
+
+    Loads the instances and their task rows in two queries, whatever the inbox size.
+    """
+    tasks = ready_tasks_for(user, instance_id)
+    ids = sorted({t.instance_id for t in tasks})
+    if not ids:
+        return []
+    instances = {i.id: i for i in db.session.execute(select(ProcessInstance).where(ProcessInstance.id.in_(ids))).scalars()}
+    involved: dict[int, list[TaskRecord]] = {}
+    for row in db.session.execute(select(TaskRecord).where(TaskRecord.instance_id.in_(ids))).scalars():
+        if access.may_work(user, row):
+            involved.setdefault(row.instance_id, []).append(row)
+    data: dict[int, dict] = {}
+    for iid, instance in instances.items():
+        bundle = engine_host.bundle_for(instance.deployment_id)
+        fields: set[str] = set()
+        for row in involved.get(iid, []):
+            fields |= forms.declared_fields(bundle.forms.get(row.form) or {})
+        data[iid] = access.visible_data(user, instance, fields)
+    return [{"id": t.id, "instance_id": t.instance_id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role,
+             "team": t.team, "agency": t.agency, "due_at": t.due_at, "rag": t.rag,
+             "form": _form_of(instances[t.instance_id].deployment_id, t.form), "data": data[t.instance_id]}
+            for t in tasks]
+
+
+def _form_of(deployment_id: int, form: str | None) -> dict:
+    bundle = engine_host.bundle_for(deployment_id)
+    ui_name = (form or "").replace(".schema.json", ".uischema.json")
+    return {"schema": bundle.forms.get(form) or {}, "ui_schema": bundle.forms.get(ui_name) or {}}
+
+
 def task_form(task: TaskRecord) -> dict:
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    bundle = engine_host.bundle_for(instance.deployment_id)
-    schema = bundle.forms.get(task.form) or {}
-    ui_name = (task.form or "").replace(".schema.json", ".uischema.json")
-    return {"schema": schema, "ui_schema": bundle.forms.get(ui_name) or {}}
+    return _form_of(db.session.get(ProcessInstance, task.instance_id).deployment_id, task.form)
 
 
 def visible_data(user: User, instance: ProcessInstance) -> dict:
@@ -248,10 +277,12 @@ def get_instance(user: User, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def view_instance(user: User, instance_id: int) -> dict:
+def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dict:
+    """The case as the caller may see it. Every read is logged, except the echo of the caller's own completion."""
     instance = get_instance(user, instance_id)
-    with unit_of_work():
-        history.record("instance_viewed", instance_id=instance.id, actor=user, detail={})
+    if log_view:
+        with unit_of_work():
+            history.record("instance_viewed", instance_id=instance.id, actor=user, detail={})
     data = visible_data(user, instance)
     version = engine_host_version(instance.deployment_id)
     ready = [t for t in db.session.execute(select(TaskRecord).where(

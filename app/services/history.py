@@ -28,12 +28,16 @@ def record(type_: str, *, instance_id: int | None = None, actor: User | None = N
            bpmn_id: str | None = None, task_id: str | None = None, detail: dict[str, Any] | None = None) -> HistoryEvent:
     """Add one event to the current transaction (the caller's unit of work commits it)."""
     detail = json.loads(json.dumps(detail or {}, default=str))
+    # The chain head per instance is cached for this transaction: a completion writes ~10 events.
+    heads = db.session.info.setdefault("history_heads", {})
     prev_hash = None
     if instance_id is not None:
-        prev_hash = db.session.execute(
-            select(HistoryEvent.hash).where(HistoryEvent.instance_id == instance_id)
-            .order_by(HistoryEvent.id.desc()).limit(1)
-        ).scalar_one_or_none()
+        prev_hash = heads.get(instance_id)
+        if prev_hash is None:
+            prev_hash = db.session.execute(
+                select(HistoryEvent.hash).where(HistoryEvent.instance_id == instance_id)
+                .order_by(HistoryEvent.id.desc()).limit(1)
+            ).scalar_one_or_none()
     at = CLOCK.now()
     actor_name = actor.username if actor is not None else "system"
     event = HistoryEvent(
@@ -42,7 +46,8 @@ def record(type_: str, *, instance_id: int | None = None, actor: User | None = N
         hash=_digest(prev_hash, at, type_, actor_name, bpmn_id, task_id, detail),
     )
     db.session.add(event)
-    db.session.flush()
+    if instance_id is not None:
+        heads[instance_id] = event.hash
     return event
 
 

@@ -31,6 +31,8 @@ def unit_of_work() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        db.session.info.pop("history_heads", None)  # per-transaction cache (history.record)
 
 
 def configure_sqlite(engine: Engine) -> None:

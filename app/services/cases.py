@@ -174,11 +174,14 @@ def _json_safe(value: Any) -> Any:
 
 
 def ready_tasks_for(user: User, instance_id: int | None = None) -> list[TaskRecord]:
-    query = select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.role.in_(sorted(user.roles)))
-    if instance_id is not None:
-        query = query.where(TaskRecord.instance_id == instance_id)
-    query = query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at).limit(500)
-    return [t for t in db.session.execute(query).scalars() if access.may_work(user, t)]
+    if instance_id is not None:  # a case has a handful of tasks: go by the instance index, filter here
+        query = select(TaskRecord).where(TaskRecord.instance_id == instance_id, TaskRecord.state == "ready")
+        rows = sorted(db.session.execute(query).scalars(), key=lambda t: (t.due_at is None, t.due_at or t.created_at))
+    else:
+        query = (select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.role.in_(sorted(user.roles)))
+                 .order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at).limit(500))
+        rows = list(db.session.execute(query).scalars())
+    return [t for t in rows if access.may_work(user, t)]
 
 
 def inbox(user: User, instance_id: int | None = None) -> list[dict]:

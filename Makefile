@@ -7,7 +7,9 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export FLASK_APP := app
 
-.PHONY: run test install install-test browsers db demo lint clean bench
+ASSETS := app/static/vendor/.built
+
+.PHONY: run test install assets browsers db demo lint clean bench
 
 $(STAMP): setup.cfg constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +17,18 @@ $(STAMP): setup.cfg constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(ASSETS): package.json package-lock.json tools/build-assets.mjs
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+install: $(STAMP) $(ASSETS)
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 db: install
 	$(VENV)/bin/mash db upgrade
@@ -29,7 +42,7 @@ run: demo
 lint: install
 	$(VENV)/bin/lint-imports
 
-test: install lint
+test: install browsers lint
 	MASH_CONFIG=test $(VENV)/bin/pytest -q -p no:cacheprovider
 	@if [ -n "$$MASH_TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$MASH_TEST_DATABASE_URL =="; \
@@ -40,4 +53,4 @@ bench: install
 	$(PY) bench/stage1.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info
+	rm -rf $(VENV) instance *.egg-info node_modules app/static/vendor

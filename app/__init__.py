@@ -4,13 +4,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 
 from app.config import Config, config_from_env
 from app.extensions import api as rest_api
 from app.extensions import db, migrate
 
 log = logging.getLogger(__name__)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
@@ -37,24 +39,22 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     rest_api.init_app(app)
     from app.api import register as register_api
+    from app.error_pages import register as register_errors
+    from app.web import register as register_web
     register_api(app, rest_api)
+    register_web(app)
+    register_errors(app)
 
     @app.after_request
     def _security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # case data must not stay in caches
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
-
-    @app.get("/")
-    def index():
-        return {
-            "service": "MASH front door",
-            "notice": "If a child is in immediate danger call 999. Out of hours, call the out-of-hours social work team.",
-            "api": "/api/v1/openapi.json",
-        }
 
     return app

@@ -20,6 +20,13 @@ class Config:
     TOKEN_LIFETIME_MINUTES = int(os.environ.get("MASH_TOKEN_LIFETIME_MINUTES", "480"))
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     ALLOW_DEMO_USERS = False
+    SESSION_IDLE_MINUTES = int(os.environ.get("MASH_SESSION_IDLE_MINUTES", "30"))
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("MASH_SESSION_ABSOLUTE_HOURS", "8"))
+    SESSION_COOKIE_SECURE = os.environ.get("MASH_COOKIE_SECURE", "false").lower() == "true"
+    SESSION_COOKIE_SAMESITE = "Lax"  # Flask's own cookie carries only flash messages, never identity
+    SESSION_COOKIE_HTTPONLY = True
+    OUT_OF_HOURS_PHONE = os.environ.get("MASH_OUT_OF_HOURS_PHONE", "0300 126 1000")
+    REFERRALS_PER_HOUR_PER_ADDRESS = int(os.environ.get("MASH_REFERRALS_PER_HOUR", "10"))
     # flask-smorest / OpenAPI
     API_TITLE = "MASH front door API"
     API_VERSION = "v1"
@@ -44,6 +51,7 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     NAME = "production"
+    SESSION_COOKIE_SECURE = os.environ.get("MASH_COOKIE_SECURE", "true").lower() == "true"
 
 
 CONFIGS = {c.NAME: c for c in (DevelopmentConfig, TestConfig, ProductionConfig)}

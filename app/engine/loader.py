@@ -50,6 +50,18 @@ class Bundle:
     def form(self, name: str | None) -> dict | None:
         return self.forms.get(name) if name else None
 
+    def task_extensions(self, bpmn_id: str) -> dict:
+        """A task's spiffworkflow extensions (properties, instructions), wherever it is deployed."""
+        specs = list(self.process_specs.values()) + [s for subs in self.subprocess_specs.values() for s in subs.values()]
+        for spec in specs:
+            for task_spec in (spec.task_specs.values() if spec is not None else []):
+                if getattr(task_spec, "bpmn_id", None) == bpmn_id:
+                    return dict(getattr(task_spec, "extensions", {}) or {})
+        return {}
+
+    def task_properties(self, bpmn_id: str) -> dict[str, str]:
+        return dict(self.task_extensions(bpmn_id).get("properties", {}) or {})
+
 
 def bundle_hash(files: Mapping[str, bytes]) -> str:
     digest = hashlib.sha256()

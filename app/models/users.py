@@ -49,3 +49,21 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(db.Model):
+    """A browser session held on the server: the cookie carries a random id, only its hash is stored.
+
+    Logout, idle and absolute timeouts all end the row, so a copied cookie stops working at once.
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    user: Mapped[User] = relationship(lazy="joined")

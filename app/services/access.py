@@ -46,3 +46,24 @@ def visible_data(user: User, instance: ProcessInstance, form_fields: set[str]) -
         return dict(data)
     allowed = set(SUMMARY_KEYS) | form_fields
     return {k: v for k, v in data.items() if k in allowed}
+
+
+# Which manager role oversees work done in which lane.
+MANAGER_OF = {
+    "masho": "mash_manager", "decision_maker": "mash_manager", "mash_manager": "mash_manager",
+    "business_support": "mash_manager", "eh_decision_maker": "eh_manager", "eh_manager": "eh_manager",
+    "receiving_team": "receiving_team_manager", "receiving_team_manager": "receiving_team_manager",
+    "partner": "partner_manager", "partner_manager": "partner_manager",
+}
+
+
+def may_work_as_manager(user: User, task: TaskRecord) -> bool:
+    """A manager may assign or release work in the lanes they manage (and their own team/agency)."""
+    manager_role = MANAGER_OF.get(task.role or "")
+    if manager_role not in user.roles:
+        return False
+    if task.team is not None and task.team != user.team:
+        return False
+    if task.agency is not None and task.agency != user.agency:
+        return False
+    return True

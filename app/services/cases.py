@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine import dmn
 from app.engine.clock import CLOCK
 from app.engine.errors import ProcessError, TaskStateError
+from app.engine.evaluator import ExpressionError
 from app.engine.runtime import Runtime
 from app.extensions import db
 from app.models import Contact, ProcessInstance, TaskRecord, User
@@ -116,20 +118,35 @@ def start_contact(user: User, contact: dict[str, Any]) -> tuple[Contact, list[Pr
     if not user.roles & START_ROLES:
         _deny(user, None, "start_contact")
         raise Forbidden("Only a MASH officer can record a contact")
+    return _start(user, contact)
+
+
+def start_online_referral(contact: dict[str, Any]) -> Contact:
+    """A referral from the public online form (no sign-in). The caller learns only its reference."""
+    record, _ = _start(None, {**contact, "channel": "online_form"})
+    return record
+
+
+def reference(contact: Contact) -> str:
+    return f"MASH-{contact.received_at:%Y%m%d}-{contact.id:06d}"
+
+
+def _start(user: User | None, contact: dict[str, Any]) -> tuple[Contact, list[ProcessInstance]]:
     deployment = deployments.latest()
     if deployment is None:
         raise ProcessFailed("No process is deployed yet: run `mash deploy`")
     received_at = contact.get("received_at") or CLOCK.now()
     children = contact.get("children") or ([contact["child"]] if contact.get("child") else [])
     with unit_of_work():
-        record = Contact(received_at=received_at, channel=contact["channel"], created_by=user.id,
+        record = Contact(received_at=received_at, channel=contact["channel"], created_by=user.id if user else None,
                          payload=_json_safe({k: v for k, v in contact.items() if k not in ("received_at",)}))
         db.session.add(record)
         db.session.flush()
         instances = []
         for child in children:
             instance = ProcessInstance(deployment_id=deployment.id, process_id=FRONT_DOOR, contact_id=record.id,
-                                       status="running", state="{}", case_data={}, created_by=user.id,
+                                       status="running", state="{}", case_data={},
+                                       created_by=user.id if user else None,
                                        created_at=CLOCK.now(), updated_at=CLOCK.now())
             db.session.add(instance)
             db.session.flush()
@@ -244,6 +261,8 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
             raise Forbidden("A different manager must do this: you completed an earlier step of this decision")
     if task.state != "ready":
         raise Conflict(f"This task is already {task.state}: it cannot be completed again")
+    if task.claimed_by not in (None, user.id):
+        raise Conflict("Someone else has picked up this task: ask them or a manager to release it")
     with unit_of_work():
         instance = db.session.get(ProcessInstance, task.instance_id)
         alerts: list[dict] = []
@@ -268,6 +287,44 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
                        detail={"title": task.title, "fields": sorted(data), "values": data})
         _persist(instance, runtime, workflow, user, alerts)
     return instance
+
+
+def preview_decision(user: User, task_id: str, data: dict[str, Any]) -> dict | None:
+    """What the task's decision table would propose for the data entered so far (task property
+    `previewDecision`), with the rule that produced it; None when the task has no preview or the
+    data is not complete enough yet. Nothing is saved."""
+    task = db.session.get(TaskRecord, task_id)
+    if task is None or not access.may_work(user, task):
+        raise NotFound("No such task")
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    bundle = engine_host.bundle_for(instance.deployment_id)
+    decision_id = bundle.task_properties(task.bpmn_id).get("previewDecision")
+    table = bundle.decisions.get(decision_id or "")
+    if table is None:
+        return None
+    try:
+        result = dmn.evaluate_decision(table, {**(instance.case_data or {}), **data}, engine_host.evaluator().evaluate)
+    except (dmn.DecisionError, ExpressionError) as err:
+        return {"decision_id": decision_id, "error": str(err)}
+    return {"decision_id": decision_id, "outputs": result.outputs, "rules": result.matched_rule_ids,
+            "descriptions": [r.description for r in table.rules if r.id in result.matched_rule_ids]}
+
+
+def decisions_so_far(instance_id: int) -> list[dict]:
+    return [{"at": e.at, "decision_id": e.detail.get("decision_id"), "outputs": e.detail.get("outputs"),
+             "rules": e.detail.get("matched_rules"), "bpmn_id": e.bpmn_id}
+            for e in history.for_instance(instance_id) if e.type == "decision_evaluated"]
+
+
+def steps_so_far(user: User, instance_id: int) -> list[dict]:
+    """The case's steps for the case page (no field values: those stay in the auditor's history)."""
+    get_instance(user, instance_id)
+    shown = {"instance_started", "task_completed", "decision_evaluated", "route_taken", "alert_raised",
+             "task_claimed", "task_assigned", "instance_ended"}
+    return [{"at": e.at, "type": e.type, "actor": e.actor, "bpmn_id": e.bpmn_id,
+             "title": (e.detail or {}).get("title") or (e.detail or {}).get("decision_id") or (e.detail or {}).get("gateway"),
+             "rules": (e.detail or {}).get("matched_rules"), "outputs": (e.detail or {}).get("outputs")}
+            for e in history.for_instance(instance_id) if e.type in shown]
 
 
 def get_instance(user: User, instance_id: int) -> ProcessInstance:

@@ -164,3 +164,18 @@ def test_receiving_team_sees_the_summary_not_the_whole_record(client):
     task = flow.task("fr", "handover")
     assert "appendix_a_q1" not in task["data"] and "synopsis" not in task["data"]
     assert task["data"]["child"]["last_name"] == "Doe"
+
+
+def test_consent_review_for_a_red_case_runs_alongside_and_never_delays_it(client):
+    flow = Flow(client)
+    flow.do("masho", "record_contact", {**RECORD, "consent": "refused", "consent_given_by": None,
+                                        "red_criteria": ["other"], "red_criteria_other": "Injury"})
+    flow.do("masho", "history_check", {"confirmed_matches": [], "case_system_checks": [], "synopsis": "None."})
+    waiting = {bpmn_id for bpmn_id, _ in flow.waiting()}
+    assert {"consent_review_red", "confirm_red"} <= waiting
+    flow.do("mgr", "confirm_red", {"red_confirmed": True})
+    flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
+    assert flow.task("dm", "triage_social_care")  # protective work goes on before consent is reviewed
+    flow.do("mgr", "consent_review_red", {"consent_action": "override",
+                                          "consent_override_rationale": "Risk of significant harm"})
+    assert flow.instance()["rag"] == "RED"

@@ -1,0 +1,54 @@
+"""One set of error handlers for both surfaces: JSON under /api/, GOV.UK pages elsewhere."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests"}
+PAGES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html", 409: "errors/409.html",
+         429: "errors/429.html"}
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_details(err: HTTPException) -> dict:
+    data = getattr(err, "data", None)
+    if isinstance(data, dict) and "messages" in data:
+        flat: dict = {}
+        for location in data["messages"].values():  # flask-smorest nests by location (json/query)
+            if isinstance(location, dict):
+                flat.update(location)
+        return {"errors": flat}
+    return {}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(err: ServiceError):
+        if _is_api():
+            return jsonify(error=err.code, message=err.message, details=err.details), err.status
+        return render_template(PAGES.get(err.status, "errors/400.html"), message=err.message), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        if _is_api():
+            message = "Check the highlighted fields" if err.code == 422 else (err.description or err.name)
+            return jsonify(error=CODES.get(err.code, "error"), message=message, details=_json_details(err)), err.code
+        if err.code >= 500:
+            return render_template("errors/500.html"), err.code
+        return render_template(PAGES.get(err.code, "errors/400.html"), message=err.description), err.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url_rule)  # ids only, no case content
+        if _is_api():
+            return jsonify(error="server_error", message="Something went wrong. It has been logged.", details={}), 500
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,57 @@
+"""Everything the task page shows, gathered in one place so the view stays thin."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.extensions import db
+from app.models import ProcessInstance, TaskRecord, User
+from app.services import access, cases, engine_host, history, worklist
+from app.services.errors import Forbidden, NotFound
+from app.services.transaction import unit_of_work
+
+
+@dataclass
+class TaskPage:
+    task: TaskRecord
+    case: dict
+    schema: dict
+    ui_schema: dict
+    instructions: str | None
+    has_preview: bool
+    decisions: list[dict]
+    assignees: list[User]
+    may_assign: bool
+    claimed_by_name: str | None
+
+
+def load(user: User, task_id: str) -> TaskPage:
+    task = db.session.get(TaskRecord, task_id)
+    if task is None:
+        raise NotFound("No such task")
+    if not access.may_work(user, task) and not access.may_work_as_manager(user, task):
+        with unit_of_work():
+            history.record("access_denied", instance_id=task.instance_id, actor=user,
+                           detail={"action": "open_task", "task_id": task_id, "bpmn_id": task.bpmn_id})
+        raise Forbidden("This task belongs to another role, team or agency")
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    bundle = engine_host.bundle_for(instance.deployment_id)
+    extensions = bundle.task_extensions(task.bpmn_id)
+    form = cases.task_form(task)
+    may_assign = bool(user.roles & worklist.ASSIGNING_ROLES) and access.may_work_as_manager(user, task)
+    claimer = db.session.get(User, task.claimed_by) if task.claimed_by else None
+    return TaskPage(
+        task=task, case=cases.view_instance(user, instance.id), schema=form["schema"], ui_schema=form["ui_schema"],
+        instructions=extensions.get("instructionsForEndUser"),
+        has_preview=bool((extensions.get("properties") or {}).get("previewDecision")),
+        decisions=cases.decisions_so_far(instance.id),
+        assignees=worklist.assignees(task) if may_assign else [], may_assign=may_assign,
+        claimed_by_name=claimer.display_name if claimer else None,
+    )
+
+
+def prefill(page: TaskPage) -> dict[str, Any]:
+    """The form starts from what the case already holds for its own fields (e.g. after a challenge)."""
+    from app.services.forms import declared_fields
+    data = page.case["data"]
+    return {k: data[k] for k in declared_fields(page.schema) if k in data and data[k] is not None}

@@ -1,0 +1,38 @@
+"""Server-rendered practitioner UI (GOV.UK Frontend): thin views over app.services."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, g, request
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from app.web import security
+
+bp = Blueprint("web", __name__)
+
+
+def register(app: Flask) -> None:
+    from app.web import auth, cases, inbox, referral, tasks  # noqa: F401  (routes attach to bp)
+
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(app.root_path) + "/templates"),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ])
+    app.jinja_env.globals["csrf_token"] = security.csrf_token
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _load_session():
+        if request.path.startswith(("/api/", "/static/")):
+            return None
+        security.load_session()
+        if request.method == "POST":
+            security.check_csrf()
+        return None
+
+    @app.after_request
+    def _cookies(response):
+        return security.set_cookies(response)
+
+    @app.context_processor
+    def _globals():
+        return {"current_user": getattr(g, "current_user", None),
+                "out_of_hours_phone": app.config["OUT_OF_HOURS_PHONE"]}

@@ -1,0 +1,54 @@
+"""The task page: the form from forms/, the case beside it, and completion."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from app.services import cases, task_page
+from app.services.errors import Conflict, Invalid, ProcessFailed
+from app.web import bp, security
+from app.web.instructions import render_instructions
+from app.web.form_parsing import parse_submission
+from app.web.schema_forms import build_fields, error_summary, unplaced_errors
+from app.web.timefmt import due_phrase, london
+
+
+def _render(page, values, errors=None, preview=None, status=200, problem=None):
+    fields = build_fields(page.schema, page.ui_schema, values, errors or {}, data=page.case["data"])
+    summary = error_summary(fields) + [(f"#{fields[0].id}" if fields else "#main-content", m)
+                                       for m in unplaced_errors(fields, errors or {})]
+    return render_template(
+        "tasks/task.html", page=page, fields=fields, summary=summary, preview=preview,
+        problem=problem, instructions=render_instructions(page.instructions, page.case["data"]),
+        due_phrase=due_phrase, london=london,
+    ), status
+
+
+@bp.get("/tasks/<string:task_id>")
+@security.login_required
+def task(task_id: str):
+    page = task_page.load(g.current_user, task_id)
+    if page.task.state != "ready":
+        return render_template("errors/409.html", message="This task has already been completed.",
+                               case_id=page.task.instance_id), 409
+    return _render(page, task_page.prefill(page))
+
+
+@bp.post("/tasks/<string:task_id>")
+@security.login_required
+def complete(task_id: str):
+    page = task_page.load(g.current_user, task_id)
+    data, action = parse_submission(page.schema, page.ui_schema, request.form)
+    if action == "preview":
+        return _render(page, data, preview=cases.preview_decision(g.current_user, task_id, data))
+    if action:
+        return _render(page, data)  # add/remove a repeating item: same page, data kept
+    try:
+        cases.complete_task(g.current_user, task_id, data)
+    except Invalid as err:
+        return _render(page, data, errors=err.errors, status=422)
+    except ProcessFailed as err:
+        return _render(page, data, status=422, problem=err.message)
+    except Conflict as err:
+        return render_template("errors/409.html", message=err.message, case_id=page.task.instance_id), 409
+    flash(f"{page.task.title}: done")
+    return redirect(url_for("web.case", instance_id=page.task.instance_id))

@@ -1,0 +1,129 @@
+"""Pages as a practitioner meets them (server-rendered; the browser tests drive Chromium on top)."""
+from datetime import timedelta
+
+from app.engine.clock import CLOCK
+from tests.api.flow import Flow
+from tests.web.pages import Browser, soup
+
+
+def test_start_page_puts_999_first_and_offers_referral_and_sign_in(ctx):
+    page = soup(Browser(ctx).get("/"))
+    text = page.get_text(" ", strip=True)
+    assert text.index("999") < text.index("Sign in")
+    assert page.find("a", href="/refer") is not None
+
+
+def test_sign_in_then_sign_out_revokes_the_session_server_side(ctx):
+    browser = Browser(ctx, "masho")
+    cookie = browser.client.get_cookie("mash_session").value
+    assert browser.get("/inbox").status_code == 200
+    browser.post("/sign-out", {}, csrf_url="/inbox")
+    replay = ctx.test_client()
+    replay.set_cookie("mash_session", cookie)
+    response = replay.get("/inbox")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_wrong_password_shows_an_error_summary(ctx):
+    browser = Browser(ctx)
+    from tests.support import make_people
+    make_people(["masho"])
+    response = browser.post("/sign-in", {"username": "masho", "password": "wrong"})
+    page = soup(response)
+    assert response.status_code == 400
+    assert page.select_one(".govuk-error-summary") is not None
+    assert page.title.string.startswith("Error:")
+
+
+def test_idle_session_expires_with_a_clear_page(ctx):
+    browser = Browser(ctx, "masho")
+    CLOCK.advance(timedelta(minutes=31))
+    response = browser.get("/inbox")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/session-expired")
+    assert "signed you out" in soup(browser.get("/session-expired")).h1.get_text().lower()
+
+
+def test_a_forged_cross_site_post_is_refused(ctx):
+    browser = Browser(ctx, "masho")
+    response = browser.client.post("/sign-out", data={})
+    assert response.status_code == 400
+    assert browser.get("/inbox").status_code == 200  # still signed in: nothing happened
+
+
+def test_every_page_route_is_signed_in_or_deliberately_public(ctx):
+    unmarked = []
+    for rule in ctx.url_map.iter_rules():
+        if rule.rule.startswith(("/api/", "/static")):
+            continue
+        view = ctx.view_functions[rule.endpoint]
+        chain = []
+        while view is not None:
+            chain.append(view)
+            view = getattr(view, "__wrapped__", None)
+        if not any(getattr(v, "login_required", False) or getattr(v, "public", False) for v in chain):
+            unmarked.append(rule.rule)
+    assert unmarked == []
+
+
+def test_inbox_lists_the_task_with_rag_and_due_time(client, ctx):
+    flow = Flow(client)
+    browser = Browser(ctx, "masho")
+    page = soup(browser.get("/inbox"))
+    row = page.select_one("tbody tr")
+    assert "Record contact" in row.get_text() or "record" in row.get_text().lower()
+    assert "Jamie Doe" in row.get_text()
+    assert "Due in" in row.get_text() or "Overdue" in row.get_text()
+    assert flow.instance_id
+
+
+def test_task_form_errors_keep_the_data_and_link_to_fields(client, ctx):
+    flow = Flow(client)
+    task = flow.task("masho", "record_contact")
+    browser = Browser(ctx, "masho")
+    url = f"/tasks/{task['id']}"
+    assert browser.get(url).status_code == 200
+    response = browser.post(url, {"consent": "not_sought", "summary": "<script>alert(1)</script>"})
+    page = soup(response)
+    assert response.status_code == 422
+    links = [a["href"] for a in page.select(".govuk-error-summary a")]
+    assert links and all(page.select_one(href) is not None for href in links if href.startswith("#"))
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+    assert "&lt;script&gt;" in response.get_data(as_text=True)
+
+
+def test_a_task_already_done_shows_who_to_ask_not_a_crash(client, ctx):
+    flow = Flow(client)
+    task = flow.task("masho", "record_contact")
+    flow.intake()
+    response = Browser(ctx, "masho").get(f"/tasks/{task['id']}")
+    assert response.status_code == 409
+    assert "already" in soup(response).get_text().lower()
+
+
+def test_partner_sees_no_stage1_tasks(client, ctx):
+    Flow(client)
+    page = soup(Browser(ctx, "police").get("/inbox"))
+    assert page.select("tbody tr") == []
+
+
+def test_online_referral_creates_a_contact_and_shows_only_a_reference(ctx):
+    browser = Browser(ctx)
+    response = browser.post("/refer", {
+        "referrer_name": "A Neighbour", "referrer_phone": "07700 900000", "child_last_name": "Doe",
+        "child_first_name": "Jamie", "child_date_of_birth": "2016-04-01", "concerns": "Shouting every night",
+        "consent": "not_sought"})
+    assert response.status_code == 200
+    text = soup(response).get_text(" ", strip=True)
+    assert "MASH-" in text and "Jamie" not in text
+    from tests.support import make_people
+    make_people(["masho"])
+    inbox = soup(Browser(ctx, "masho").get("/inbox?channel=online_form"))
+    assert "Jamie Doe" in inbox.get_text()
+
+
+def test_online_referral_validates_per_field(ctx):
+    response = Browser(ctx).post("/refer", {"child_date_of_birth": "yesterday"})
+    page = soup(response)
+    assert response.status_code == 422
+    assert page.select_one("#child_date_of_birth") is not None
+    assert "999" in page.get_text()

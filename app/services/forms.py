@@ -44,11 +44,15 @@ def _field_of(error) -> str:
 def _message(error, schema: Mapping[str, Any]) -> str:
     field = _field_of(error)
     title = ((schema.get("properties") or {}).get(field.split(".")[0]) or {}).get("title") or field
-    if error.validator == "required":
+    if error.validator == "required" or (error.instance is None and error.validator in ("type", "oneOf", "enum", "const")):
         custom = ((schema.get("properties") or {}).get(field.split(".")[0]) or {}).get("x-required-message")
         if custom:
             return custom
-        return f"Answer: {title}" if title.endswith("?") else f"Enter {title[0].lower() + title[1:]}"
+        if title.endswith("?"):
+            return f"Answer: {title}"
+        prop = (schema.get("properties") or {}).get(field.split(".")[0]) or {}
+        verb = "Select" if (prop.get("oneOf") or prop.get("enum") or prop.get("type") == "boolean") else "Enter"
+        return f"{verb} {title[0].lower() + title[1:]}"
     if error.validator in ("enum", "const", "oneOf"):
         return f"Select a valid option for {title}"
     if error.validator == "type":

@@ -1,0 +1,162 @@
+"""Real Chromium against a live server of the test app, with axe-core on every page.
+
+The session-scoped `app` of tests/conftest.py is served by werkzeug in a daemon thread; each test
+reuses `ctx` (empty database, models deployed, CLOCK frozen — the clock is process-global, so the
+server thread sees the same frozen time). Pages are driven with Playwright's sync API on Debian's
+/usr/bin/chromium (`make test` installs it).
+
+axe-core is injected from the app's own origin (/static/vendor/axe/axe.min.js, built by
+`npm run build`), so the pages keep their real CSP (`script-src 'self'`) during the checks.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.config import ROOT
+from tests.support import PASSWORD, make_people
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "app" / "static" / "vendor" / "axe" / "axe.min.js"
+AXE_URL = "/static/vendor/axe/axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def skip_reason() -> str | None:
+    """Why the browser suite cannot run here (None when it can)."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (make test installs it: apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed in this environment"
+    if not AXE.exists():
+        return f"{AXE.relative_to(ROOT)} is missing: run `npm run build`"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = skip_reason()
+    if reason is None:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The test app served over real HTTP on a free port: yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class AxeViolations(AssertionError):
+    pass
+
+
+def axe_check(page, context: str = "") -> None:
+    """Run axe-core (WCAG 2.0/2.1 A+AA, 2.2 AA) on the current page; fail listing every violation."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        origin = page.evaluate("location.origin")
+        page.add_script_tag(url=origin + AXE_URL)
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    violations = result["violations"]
+    if violations:
+        lines = [f"axe: {len(violations)} violation(s) on {page.url}{' (' + context + ')' if context else ''}"]
+        for v in violations:
+            lines.append(f"- {v['id']} [{v['impact']}]: {v['help']} ({v['helpUrl']})")
+            for node in v["nodes"][:10]:
+                lines.append(f"    {' '.join(map(str, node['target']))}: {node['failureSummary'].splitlines()[-1].strip()}"
+                             f"\n      {node['html'][:200]}")
+        raise AxeViolations("\n".join(lines))
+
+
+class Site:
+    """One test's view of the live server: browser contexts (one per signed-in person), visits with axe."""
+
+    def __init__(self, base: str, chromium, app):
+        self.base = base
+        self.chromium = chromium
+        self.app = app
+        self.contexts = []
+        self.visited: list[str] = []
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else self.base + path
+
+    def new_page(self, **context_options):
+        context = self.chromium.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        return context.new_page()
+
+    def check(self, page, context: str = ""):
+        """axe on whatever the page shows now (after a navigation or a form submit)."""
+        page.wait_for_load_state("load")
+        self.visited.append(page.url)
+        axe_check(page, context)
+        return page
+
+    def visit(self, page, path: str, status: int | None = 200):
+        response = page.goto(self.url(path))
+        if status is not None:
+            assert response is not None and response.status == status, (path, response and response.status)
+        return self.check(page, path)
+
+    def submit(self, page, button_name: str, status: int | None = None):
+        """Press a button (by its accessible name) that submits a form; axe the page that comes back."""
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name=button_name, exact=True).click()
+        response = navigation.value
+        if status is not None:
+            assert response is not None and response.status == status, (button_name, response and response.status,
+                                                                       page.url)
+        return self.check(page, f"after {button_name}")
+
+    def sign_in(self, username: str, page=None):
+        """A fresh browser (own cookies) signed in through the sign-in page."""
+        with self.app.app_context():
+            make_people([username])
+        page = page or self.new_page()
+        self.visit(page, "/sign-in")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        self.submit(page, "Sign in")
+        assert page.url.endswith("/inbox"), page.url
+        return page
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture()
+def site(ctx, live_server, chromium):
+    from app.web import referral
+    referral._hits.clear()  # the per-address rate limit is per process: every test starts with a clean slate
+    make_people()
+    s = Site(live_server, chromium, ctx)
+    yield s
+    s.close()

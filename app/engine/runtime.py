@@ -259,7 +259,7 @@ class Runtime:
                 chosen = [c.task_spec.bpmn_id for c in task.children
                           if c.state in (TaskState.READY, TaskState.WAITING, TaskState.COMPLETED, TaskState.STARTED)
                           and getattr(c.task_spec, "bpmn_id", None)]
-                if isinstance(spec, ExclusiveGateway) or len(task.children) > 1:
+                if len(spec.outputs) > 1:  # a split chose a path; a merge has nothing to record
                     self.log.routes.append({"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen})
                 return  # a join merges branch copies; it changes nothing of its own
             self._note_changes(before.pop(task.id, {}), task.data)

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from app.config import ROOT
-from tests.support import PASSWORD, make_people
+from app.extensions import db
+from tests.api.flow import Flow
+from tests.support import PASSWORD, Api, make_people
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "app" / "static" / "vendor" / "axe" / "axe.min.js"
@@ -72,6 +74,37 @@ def chromium():
         browser.close()
 
 
+def release_database() -> None:
+    """End the test thread's transaction.
+
+    On SQLite every transaction (reads too) starts with BEGIN IMMEDIATE, so a session left open in
+    the test thread (the Flask test client shares ctx's app context, hence its session) would make
+    every request of the live server wait for the lock.
+    """
+    db.session.commit()
+
+
+class ReleasingApi(Api):
+    def call(self, method, username, url, json=None):
+        try:
+            return super().call(method, username, url, json)
+        finally:
+            release_database()
+
+
+class LiveFlow(Flow):
+    """tests/api/flow.Flow for a test that also drives the live server: never holds the database."""
+
+    def __init__(self, client, **contact_overrides):
+        make_people()
+        self.api = ReleasingApi(client)
+        from tests.api.flow import contact
+        response = self.api.post("masho", "/api/v1/contacts", contact(**contact_overrides))
+        assert response.status_code == 201, response.json
+        self.contact = response.json
+        self.instance_id = response.json["instance_id"]
+
+
 class AxeViolations(AssertionError):
     pass
 
@@ -120,6 +153,7 @@ class Site:
         return page
 
     def visit(self, page, path: str, status: int | None = 200):
+        release_database()
         response = page.goto(self.url(path))
         if status is not None:
             assert response is not None and response.status == status, (path, response and response.status)
@@ -127,6 +161,7 @@ class Site:
 
     def submit(self, page, button_name: str, status: int | None = None):
         """Press a button (by its accessible name) that submits a form; axe the page that comes back."""
+        release_database()
         with page.expect_navigation() as navigation:
             page.get_by_role("button", name=button_name, exact=True).click()
         response = navigation.value
@@ -137,8 +172,7 @@ class Site:
 
     def sign_in(self, username: str, page=None):
         """A fresh browser (own cookies) signed in through the sign-in page."""
-        with self.app.app_context():
-            make_people([username])
+        make_people([username])
         page = page or self.new_page()
         self.visit(page, "/sign-in")
         page.get_by_label("Username").fill(username)
@@ -157,6 +191,7 @@ def site(ctx, live_server, chromium):
     from app.web import referral
     referral._hits.clear()  # the per-address rate limit is per process: every test starts with a clean slate
     make_people()
+    release_database()
     s = Site(live_server, chromium, ctx)
     yield s
     s.close()

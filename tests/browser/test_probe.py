@@ -1,13 +1,15 @@
-from tests.api.flow import Flow
-from app.extensions import db
+from tests.browser.conftest import LiveFlow as Flow
+from tests.browser.conftest import axe_check
 
-def test_probe(ctx, client):
-    print("A", db.session.in_transaction(), db.engine.pool.status())
-    from tests.support import make_people
-    make_people()
-    print("B", db.session.in_transaction(), db.engine.pool.status())
+def test_probe(site, client):
     flow = Flow(client, channel="phone")
-    print("C", db.session.in_transaction(), db.engine.pool.status())
     task = flow.task("masho", "record_contact")
-    print("D", db.session.in_transaction(), db.engine.pool.status())
-    import flask; print(flask.__version__ if hasattr(flask,'__version__') else '')
+    page = site.sign_in("masho")
+    for path in ["/", "/refer", f"/tasks/{task['id']}", f"/cases/{flow.instance_id}", "/inbox"]:
+        page.goto(site.url(path))
+        try:
+            axe_check(page)
+        except AssertionError as e:
+            print(str(e))
+    page.goto(site.url(f"/tasks/{task['id']}"))
+    print(page.evaluate("""() => [...document.querySelectorAll('label, legend, button')].map(e => e.tagName + ': ' + e.innerText.trim().replace(/\\s+/g,' ')).join('\\n')"""))

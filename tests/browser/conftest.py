@@ -175,8 +175,8 @@ class Site:
         make_people([username])
         page = page or self.new_page()
         self.visit(page, "/sign-in")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_label("Username", exact=True).fill(username)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
         self.submit(page, "Sign in")
         assert page.url.endswith("/inbox"), page.url
         return page

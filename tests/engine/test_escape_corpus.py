@@ -6,6 +6,7 @@ model could be loaded some other way). The "bypass" tests run the interpreter on
 """
 from __future__ import annotations
 
+from pathlib import Path
 import ast
 import time
 from datetime import datetime, timezone
@@ -225,6 +226,6 @@ def test_method_receiver_must_be_exact_type() -> None:
 def test_evaluator_module_never_compiles_code() -> None:
     import app.engine.evaluator as module
 
-    tree = ast.parse(open(module.__file__).read())
+    tree = ast.parse(Path(module.__file__).read_text())
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert not called & {"eval", "exec", "compile", "__import__"}

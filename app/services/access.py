@@ -16,14 +16,12 @@ SUMMARY_KEYS = ("contact_id", "child", "received_at", "channel", "rag", "route",
                 "is_referral", "decision_due_at", "outcome_due_at", "receiving_team")
 
 
+def _same_team_and_agency(user: User, task: TaskRecord) -> bool:
+    return (task.team is None or task.team == user.team) and (task.agency is None or task.agency == user.agency)
+
+
 def may_work(user: User, task: TaskRecord) -> bool:
-    if task.role not in user.roles:
-        return False
-    if task.team is not None and task.team != user.team:
-        return False
-    if task.agency is not None and task.agency != user.agency:
-        return False
-    return True
+    return task.role in user.roles and _same_team_and_agency(user, task)
 
 
 def involved_tasks(user: User, instance_id: int) -> list[TaskRecord]:
@@ -59,11 +57,4 @@ MANAGER_OF = {
 
 def may_work_as_manager(user: User, task: TaskRecord) -> bool:
     """A manager may assign or release work in the lanes they manage (and their own team/agency)."""
-    manager_role = MANAGER_OF.get(task.role or "")
-    if manager_role not in user.roles:
-        return False
-    if task.team is not None and task.team != user.team:
-        return False
-    if task.agency is not None and task.agency != user.agency:
-        return False
-    return True
+    return MANAGER_OF.get(task.role or "") in user.roles and _same_team_and_agency(user, task)

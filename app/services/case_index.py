@@ -102,18 +102,23 @@ def search(child: dict | None = None, adults: list | None = None, received_at: s
     return matches
 
 
-def summarise(confirmed_matches: list | None = None, case_system_checks: list | None = None,
-              received_at: str | None = None, child: dict | None = None) -> dict:
-    """Service operator `case_index.summarise`: the derived history facts of spec §3.3."""
-    received = _parse_instant(received_at) if received_at else CLOCK.now()
+def _confirmed_rows(match_ids: list | None) -> list[IndexChild]:
     rows = []
-    for match_id in confirmed_matches or []:
+    for match_id in match_ids or []:
         try:
             row = db.session.get(IndexChild, int(match_id))
         except (TypeError, ValueError):
             row = None
         if row is not None:
             rows.append(row)
+    return rows
+
+
+def summarise(confirmed_matches: list | None = None, case_system_checks: list | None = None,
+              received_at: str | None = None, child: dict | None = None) -> dict:
+    """Service operator `case_index.summarise`: the derived history facts of spec §3.3."""
+    received = _parse_instant(received_at) if received_at else CLOCK.now()
+    rows = _confirmed_rows(confirmed_matches)
     checks = case_system_checks or []
     open_sc = [r for r in rows if r.social_care_status == "open"]
     open_sc_checks = [c for c in checks if c.get("status") == "open" and c.get("system") != "early_help"]
@@ -152,15 +157,9 @@ def record_outcome(*, child: dict | None, contact_id: int | None, received_at: s
                    receiving_team: str | None, rag: str | None, instance_id: int | None,
                    confirmed_matches: list | None = None) -> dict:
     """Service operator `case_index.record_outcome`: keep the index current from our own outcomes."""
-    row = None
-    for match_id in confirmed_matches or []:
-        try:
-            row = db.session.get(IndexChild, int(match_id))
-        except (TypeError, ValueError):
-            row = None
-        if row is not None:
-            break
     child = child or {}
+    dob = _parse_date(child.get("date_of_birth"))
+    row = next((r for r in _confirmed_rows(confirmed_matches) if r.date_of_birth == dob), None)  # not a linked adult
     if row is None:
         row = IndexChild(first_name=child.get("first_name") or "", last_name=child.get("last_name") or "",
                          name_folded=fold(f"{child.get('first_name') or ''} {child.get('last_name') or ''}"),

@@ -179,3 +179,19 @@ def test_consent_review_for_a_red_case_runs_alongside_and_never_delays_it(client
     flow.do("mgr", "consent_review_red", {"consent_action": "override",
                                           "consent_override_rationale": "Risk of significant harm"})
     assert flow.instance()["rag"] == "RED"
+
+
+def test_an_outcome_updates_the_confirmed_index_record_rather_than_adding_one(client):
+    case_index.import_csv("external_ref,first_name,last_name,date_of_birth,social_care_status,closed_on,closing_team\n"
+                          "CS7,Jamie,Doe,2016-04-01,closed,2026-01-05,first_response\n")
+    flow = Flow(client)
+    flow.do("masho", "record_contact", RECORD)
+    match = flow.task("masho", "history_check")["data"]["index_matches"][0]
+    flow.do("masho", "history_check", {"confirmed_matches": [match["match_id"]], "case_system_checks": [],
+                                       "synopsis": "Closed in January."})
+    flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
+    flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "s17"})
+    flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "GREEN"})
+    assert case_index.count() == 1
+    (row,) = case_index.search({"first_name": "Jamie", "last_name": "Doe", "date_of_birth": "2016-04-01"})
+    assert (row["status"], row["team"]) == ("open", "first_response")

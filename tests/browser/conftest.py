@@ -170,6 +170,24 @@ class Site:
                                                                        page.url)
         return self.check(page, f"after {button_name}")
 
+    def follow(self, page, link_name: str, status: int | None = 200, within=None):
+        """Follow a link (by its accessible name, optionally inside a locator); axe the page it opens."""
+        release_database()
+        scope = within if within is not None else page
+        with page.expect_navigation() as navigation:
+            scope.get_by_role("link", name=link_name, exact=True).first.click()
+        if status is not None:
+            assert navigation.value is not None and navigation.value.status == status, (link_name, page.url)
+        return self.check(page, f"link {link_name}")
+
+    def open_task(self, page, title: str, child: str = "Jamie Doe"):
+        """From the inbox, open the task `title` for `child`."""
+        self.visit(page, "/inbox")
+        row = page.locator("tbody tr").filter(has_text=child).filter(
+            has=page.get_by_role("link", name=title, exact=True))
+        assert row.count() >= 1, f"no {title!r} for {child} in the inbox of {page.url}: {page.inner_text('main')[:800]}"
+        return self.follow(page, title, within=row.first)
+
     def sign_in(self, username: str, page=None):
         """A fresh browser (own cookies) signed in through the sign-in page."""
         make_people([username])

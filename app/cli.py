@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
 from app import create_app
-from app.services import case_index, deployments, users
-from app.services.errors import Invalid
+from app.services import calendar_admin, case_index, deployments, timers, users
+from app.services.errors import Invalid, NotFound
 from app.services.roles import ROLES
 
+LONDON = ZoneInfo("Europe/London")
 DEMO_PASSWORD = "demo-password"
 # username: (roles, agency, team)
 DEMO_USERS = {
@@ -117,3 +120,100 @@ def import_index(csv_file) -> None:
             click.echo(f"  {line}: {'; '.join(problems)}", err=True)
         raise SystemExit(2)
     click.echo(f"imported: {result.created} created, {result.updated} updated")
+
+
+@main.group("calendar")
+def calendar_group() -> None:
+    """The MASH calendar: deadlines and closure days."""
+
+
+@calendar_group.command("add")
+@click.option("--from", "start", required=True, help="Start instant, ISO 8601 with offset")
+@click.option("--duration", required=True, help="ISO 8601 duration, e.g. PT8H or P1D")
+@click.option("--calendar", "kind", type=click.Choice(["working", "elapsed"]), default="working")
+def calendar_add(start, duration, kind) -> None:
+    """Print the deadline a model would compute (deadline(start, duration, calendar))."""
+    try:
+        moment = datetime.fromisoformat(start)
+        due = calendar_admin.deadline(moment, duration, kind)
+    except ValueError:
+        click.echo("--from must be an ISO 8601 instant, for example 2026-11-27T16:30:00+00:00", err=True)
+        raise SystemExit(2)
+    except Invalid as err:
+        click.echo("; ".join(m for ms in err.errors.values() for m in ms), err=True)
+        raise SystemExit(2)
+    click.echo(f"{due.isoformat()}  ({due.astimezone(LONDON):%A %d %B %Y %H:%M} UK time)")
+
+
+@calendar_group.group("closures")
+def closures_group() -> None:
+    """Days the MASH is closed beyond weekends and bank holidays."""
+
+
+@closures_group.command("list")
+def closures_list() -> None:
+    for row in calendar_admin.closures():
+        click.echo(f"{row.day.isoformat()}  {row.reason}  (added by {row.created_by})")
+
+
+@closures_group.command("add")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--reason", required=True)
+def closures_add(day, reason) -> None:
+    try:
+        row = calendar_admin.add_closure(day.date(), reason)
+    except Invalid as err:
+        click.echo("; ".join(m for ms in err.errors.values() for m in ms), err=True)
+        raise SystemExit(2)
+    click.echo(f"closure day added: {row.day.isoformat()}")
+
+
+@closures_group.command("remove")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def closures_remove(day) -> None:
+    try:
+        calendar_admin.remove_closure(day.date())
+    except NotFound as err:
+        click.echo(err.message, err=True)
+        raise SystemExit(2)
+    click.echo(f"closure day removed: {day.date().isoformat()}")
+
+
+@main.group("timers")
+def timers_group() -> None:
+    """BPMN timers stored as rows."""
+
+
+@timers_group.command("fire-due")
+@click.option("--now", default=None, help="Fire as if it were this instant (ISO 8601 with offset)")
+def timers_fire_due(now) -> None:
+    """One sweep: fire every timer that is due, each exactly once."""
+    moment = datetime.fromisoformat(now) if now else None
+    if moment is not None and moment.tzinfo is None:
+        click.echo("--now needs a UTC offset", err=True)
+        raise SystemExit(2)
+    click.echo(f"fired {timers.fire_due(moment)} timer(s)")
+
+
+@main.command("scheduler")
+@click.option("--interval", default=15, show_default=True, help="Seconds between sweeps")
+def scheduler(interval) -> None:
+    """Run the timer sweeper (APScheduler, one process; never inside web workers)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    app = current_app._get_current_object()
+
+    def sweep() -> None:
+        with app.app_context():
+            count = timers.fire_due()
+            if count:
+                click.echo(f"fired {count} timer(s)")
+
+    runner = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                             "misfire_grace_time": None})
+    runner.add_job(sweep, "interval", seconds=interval, next_run_time=datetime.now(LONDON))
+    click.echo(f"scheduler: sweeping due timers every {interval} s (Ctrl+C to stop)")
+    try:
+        runner.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

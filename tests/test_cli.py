@@ -64,3 +64,20 @@ def test_index_import_lists_bad_rows_by_line(ctx, tmp_path):
     assert "line 3" in result.output and case_index.count() == 0
     path.write_text("external_ref,first_name,last_name,date_of_birth\nA1,Ann,Lee,2015-01-01\n")
     assert "1 created" in _run(ctx, ["index", "import", str(path)]).output
+
+
+def test_calendar_add_prints_the_working_deadline_and_honours_closures(ctx):
+    result = _run(ctx, ["calendar", "add", "--from", "2026-12-24T16:30:00+00:00", "--duration", "PT8H"])
+    assert result.exit_code == 0 and result.output.startswith("2026-12-29T16:00:00+00:00")
+    assert _run(ctx, ["calendar", "closures", "add", "2026-12-29", "--reason", "Council closure"]).exit_code == 0
+    result = _run(ctx, ["calendar", "add", "--from", "2026-12-24T16:30:00+00:00", "--duration", "PT8H"])
+    assert result.output.startswith("2026-12-30T16:00:00+00:00")
+    assert "2026-12-29  Council closure" in _run(ctx, ["calendar", "closures", "list"]).output
+    assert _run(ctx, ["calendar", "closures", "remove", "2026-12-29"]).exit_code == 0
+    bad = _run(ctx, ["calendar", "add", "--from", "2026-12-24T16:30:00", "--duration", "PT8H"])
+    assert bad.exit_code == 2 and "offset" in bad.output
+
+
+def test_timers_fire_due_reports_what_it_fired(ctx):
+    result = _run(ctx, ["timers", "fire-due", "--now", "2026-11-25T10:00:00+00:00"])
+    assert result.exit_code == 0 and "fired 0 timer(s)" in result.output

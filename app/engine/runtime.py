@@ -232,8 +232,9 @@ class Runtime:
         return None if value is None else str(value)
 
     @staticmethod
-    def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
-        due = []
+    def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, str, datetime]]:
+        """(task id, BPMN id, due instant) of every waiting timer, including event-based gateways."""
+        found = []
         for task in workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
             definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
@@ -243,7 +244,12 @@ class Runtime:
             if isinstance(value, dict):
                 value = value["next"] if value.get("cycles") != 0 else None
             if value:
-                due.append(TimerEventDefinition.get_datetime(value))
+                found.append((str(task.id), task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value)))
+        return found
+
+    @classmethod
+    def next_timer_due(cls, workflow: BpmnWorkflow) -> datetime | None:
+        due = [at for _, _, at in cls.waiting_timers(workflow)]
         return min(due) if due else None
 
     # -- internals -------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """SQLAlchemy models. Import every model here so Alembic and create_all see the whole schema."""
 from app.models.users import ApiToken, User, UserRole, WebSession
 from app.models.deployments import Deployment, DeploymentFile, ModelFile
-from app.models.instances import Contact, ProcessInstance, TaskRecord
+from app.models.instances import ClosureDay, Contact, ProcessInstance, TaskRecord, TimerRecord
 from app.models.history import HistoryEvent
 from app.models.case_index import IndexChild, IndexContact
 
 __all__ = [
     "ApiToken", "User", "UserRole", "WebSession", "Deployment", "DeploymentFile", "ModelFile", "Contact",
-    "ProcessInstance", "TaskRecord", "HistoryEvent", "IndexChild", "IndexContact",
+    "ProcessInstance", "TaskRecord", "TimerRecord", "ClosureDay", "HistoryEvent", "IndexChild", "IndexContact",
 ]

@@ -1,9 +1,9 @@
 """Contacts, process instances (serialized engine state, optimistic lock) and the task projection."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -67,3 +67,29 @@ class TaskRecord(db.Model):
         Index("ix_tasks_role_state_due", "role", "state", "due_at"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
     )
+
+
+class TimerRecord(db.Model):
+    """A waiting BPMN timer, written with the instance state so the scheduler can fire it exactly once."""
+
+    __tablename__ = "timers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(10), default="waiting")  # waiting | fired | cancelled
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
+
+
+class ClosureDay(db.Model):
+    """A day the MASH is closed beyond weekends and bank holidays (added by an administrator)."""
+
+    __tablename__ = "closure_days"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from app.engine.errors import ProcessError, TaskStateError
 from app.engine.evaluator import ExpressionError
 from app.engine.runtime import Runtime
 from app.extensions import db
-from app.models import Contact, ProcessInstance, TaskRecord, User
+from app.models import Contact, ProcessInstance, TaskRecord, TimerRecord, User
 from app.services import access, case_index, deployments, engine_host, forms, history
 from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
 from app.services.transaction import unit_of_work
@@ -37,7 +37,8 @@ def _instant(value: Any) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def _operations(instance: ProcessInstance, alerts: list[dict]) -> dict:
+def operations_for(instance: ProcessInstance, alerts: list[dict]) -> dict:
+    """The host operations service tasks call, bound to one instance and run."""
     def raise_alert(role: str, team: str | None = None, reason: str | None = None) -> dict:
         alerts.append({"role": role, "team": team, "reason": reason})
         return {"alerted": True}
@@ -55,7 +56,7 @@ def _deny(user: User, instance_id: int | None, what: str, **detail) -> None:
         history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": what, **detail})
 
 
-def _persist(instance: ProcessInstance, runtime: Runtime, workflow, actor: User | None, alerts: list[dict]) -> None:
+def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: User | None, alerts: list[dict]) -> None:
     """Write state, case data, inbox projection and history for one engine run."""
     now = CLOCK.now()
     instance.state = runtime.dump(workflow)
@@ -80,6 +81,7 @@ def _persist(instance: ProcessInstance, runtime: Runtime, workflow, actor: User 
     for alert in alerts:
         history.record("alert_raised", instance_id=instance.id, actor=actor, detail=alert)
     _sync_tasks(instance, runtime, workflow, now)
+    _sync_timers(instance, runtime, workflow)
     if workflow.is_completed() and instance.status != "completed":
         instance.status = "completed"
         instance.ended_at = now
@@ -91,6 +93,20 @@ def _persist(instance: ProcessInstance, runtime: Runtime, workflow, actor: User 
 def engine_host_version(deployment_id: int) -> int:
     from app.models import Deployment
     return db.session.get(Deployment, deployment_id).version
+
+
+def _sync_timers(instance: ProcessInstance, runtime: Runtime, workflow) -> None:
+    """One row per waiting timer, in the same transaction as the state (the scheduler fires rows)."""
+    rows = {t.task_id: t for t in db.session.execute(
+        select(TimerRecord).where(TimerRecord.instance_id == instance.id, TimerRecord.state == "waiting")).scalars()}
+    for task_id, bpmn_id, due_at in runtime.waiting_timers(workflow):
+        row = rows.pop(task_id, None)
+        if row is None:
+            db.session.add(TimerRecord(instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, due_at=due_at))
+        elif row.due_at != due_at:
+            row.due_at = due_at
+    for row in rows.values():  # the process moved on (task completed, boundary cancelled)
+        row.state = "cancelled"
 
 
 def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime) -> None:
@@ -144,17 +160,13 @@ def _start(user: User | None, contact: dict[str, Any]) -> tuple[Contact, list[Pr
         db.session.flush()
         instances = []
         for child in children:
-            instance = ProcessInstance(deployment_id=deployment.id, process_id=FRONT_DOOR, contact_id=record.id,
-                                       status="running", state="{}", case_data={},
-                                       created_by=user.id if user else None,
-                                       created_at=CLOCK.now(), updated_at=CLOCK.now())
-            db.session.add(instance)
-            db.session.flush()
             seed = {
-                "contact_id": record.id, "instance_id": instance.id,
+                "contact_id": record.id,
                 "received_at": received_at.astimezone(CLOCK.now().tzinfo).isoformat(),
                 "channel": contact["channel"], "referrer": contact.get("referrer") or {},
-                "child": child, "adults": contact.get("adults") or [], "summary": contact.get("summary"),
+                "child": {k: v for k, v in child.items()
+                          if k not in ("request_type", "information_only", "red_criteria", "manager_attention_criteria")},
+                "adults": contact.get("adults") or [], "summary": contact.get("summary"),
                 "request_type": child.get("request_type", contact.get("request_type")),
                 "information_only": bool(child.get("information_only", contact.get("information_only", False))),
                 "red_criteria": list(child.get("red_criteria", contact.get("red_criteria")) or []),
@@ -162,20 +174,31 @@ def _start(user: User | None, contact: dict[str, Any]) -> tuple[Contact, list[Pr
                                                              contact.get("manager_attention_criteria")) or []),
                 "consent": contact.get("consent"),
             }
-            seed["child"] = {k: v for k, v in child.items()
-                             if k not in ("request_type", "information_only", "red_criteria", "manager_attention_criteria")}
-            alerts: list[dict] = []
-            runtime = engine_host.runtime(deployment.id, _operations(instance, alerts))
-            try:
-                workflow = runtime.start(FRONT_DOOR, _json_safe(seed))
-            except ProcessError as err:
-                raise ProcessFailed(err.message, {"bpmn_id": err.bpmn_id}) from None
-            history.record("instance_started", instance_id=instance.id, actor=user,
-                           detail={"process_id": FRONT_DOOR, "deployment_version": deployment.version,
-                                   "contact_id": record.id, "channel": contact["channel"]})
-            _persist(instance, runtime, workflow, user, alerts)
-            instances.append(instance)
+            instances.append(start_instance_in_transaction(
+                deployment, FRONT_DOOR, seed, user, contact_id=record.id,
+                started_detail={"contact_id": record.id, "channel": contact["channel"]}))
     return record, instances
+
+
+def start_instance_in_transaction(deployment, process_id: str, seed: dict[str, Any], actor: User | None, *,
+                                  contact_id: int | None = None, started_detail: dict | None = None) -> ProcessInstance:
+    """Start any deployed process inside the caller's unit of work (state, inbox, timers, history)."""
+    now = CLOCK.now()
+    instance = ProcessInstance(deployment_id=deployment.id, process_id=process_id, contact_id=contact_id,
+                               status="running", state="{}", case_data={},
+                               created_by=actor.id if actor else None, created_at=now, updated_at=now)
+    db.session.add(instance)
+    db.session.flush()
+    alerts: list[dict] = []
+    runtime = engine_host.runtime(deployment.id, operations_for(instance, alerts))
+    try:
+        workflow = runtime.start(process_id, _json_safe({**seed, "instance_id": instance.id}))
+    except ProcessError as err:
+        raise ProcessFailed(err.message, {"bpmn_id": err.bpmn_id}) from None
+    history.record("instance_started", instance_id=instance.id, actor=actor,
+                   detail={"process_id": process_id, "deployment_version": deployment.version, **(started_detail or {})})
+    persist_run(instance, runtime, workflow, actor, alerts)
+    return instance
 
 
 def _json_safe(value: Any) -> Any:
@@ -266,7 +289,7 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
     with unit_of_work():
         instance = db.session.get(ProcessInstance, task.instance_id)
         alerts: list[dict] = []
-        runtime = engine_host.runtime(instance.deployment_id, _operations(instance, alerts))
+        runtime = engine_host.runtime(instance.deployment_id, operations_for(instance, alerts))
         workflow = runtime.restore(instance.process_id, instance.state)
         engine_task = runtime.find_task(workflow, task_id)
         if engine_task is None:
@@ -285,7 +308,7 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
         task.completed_by = user.id
         history.record("task_completed", instance_id=instance.id, actor=user, bpmn_id=task.bpmn_id, task_id=task.id,
                        detail={"title": task.title, "fields": sorted(data), "values": data})
-        _persist(instance, runtime, workflow, user, alerts)
+        persist_run(instance, runtime, workflow, user, alerts)
     return instance
 
 

@@ -7,6 +7,7 @@ and the host operations that service tasks call.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Mapping
 
 from app.engine.calendar import MashCalendar
@@ -25,12 +26,33 @@ _by_hash: dict[str, Bundle] = {}
 _evaluator: RestrictedEvaluator | None = None
 
 
+_evaluator_built_at = 0.0
+CALENDAR_REFRESH_SECONDS = 60  # other workers pick up a new closure day within a minute
+
+
+def _closure_days() -> list:
+    from sqlalchemy import select
+
+    from app.models import ClosureDay
+    try:
+        return list(db.session.execute(select(ClosureDay.day)).scalars())
+    except Exception:  # no app context or table yet (engine-only use, before migrations)
+        return []
+
+
 def evaluator() -> RestrictedEvaluator:
-    global _evaluator
-    if _evaluator is None:
+    """The one evaluator, with the MASH calendar (bank holidays + administrator closure days)."""
+    global _evaluator, _evaluator_built_at
+    if _evaluator is None or time.monotonic() - _evaluator_built_at > CALENDAR_REFRESH_SECONDS:
         install_in_spiff()
-        _evaluator = RestrictedEvaluator(build_functions(CLOCK.now, MashCalendar()))
+        _evaluator = RestrictedEvaluator(build_functions(CLOCK.now, MashCalendar(_closure_days())))
+        _evaluator_built_at = time.monotonic()
     return _evaluator
+
+
+def calendar_changed() -> None:
+    global _evaluator
+    _evaluator = None
 
 
 def compile_bundle(files: Mapping[str, bytes]) -> Bundle:

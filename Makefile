@@ -36,7 +36,9 @@ db: install
 demo: db
 	$(VENV)/bin/mash demo
 
+# The timer scheduler runs beside the web server (one process; never inside web workers).
 run: demo
+	$(VENV)/bin/mash scheduler & sched=$$!; trap "kill $$sched 2>/dev/null" EXIT INT TERM; \
 	$(VENV)/bin/mash run --host 127.0.0.1 --port 5000
 
 lint: install

@@ -1,18 +1,23 @@
 """Read a posted task form back into typed JSON following the form's JSON Schema.
 
-Empty answers are left out (so `required` reports them); numbers and booleans are typed, and
-text that is not a number is kept as text so the validator names the problem. Add another /
-Remove buttons post `_action` and the page is shown again with the data kept — no JavaScript.
+Why schema-driven: only fields the form declares are read, so a crafted POST cannot set other
+process variables. Empty answers are left out (so `required` reports them) but an explicit "No"
+is kept; numbers, booleans and choices get their JSON type back; text that is not a number or a
+date is kept as typed so the validator names the problem and the page shows it again.
+Add another / Remove buttons post `_action` and the page is shown again with the data kept —
+no JavaScript needed.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Mapping
 
-from app.web.schema_forms import ACTION_FIELD, LONDON, _kind
+from app.web.schema_forms import ACTION_FIELD, DATE_PARTS, LONDON, choice_options, kind_of
 
 _ACTION = re.compile(r"^(add|remove):([\w.]+?)(?::(\d+))?$")
+ITEM_MARKER = "_item"  # hidden input "<array>.<i>._item": an item whose answers are all blank still exists
+PRESENT = "present"  # hidden input "<name>.present": a list field was on the page (so no ticks = [])
 
 
 def _number(text: str, kind: str) -> Any:
@@ -23,13 +28,38 @@ def _number(text: str, kind: str) -> Any:
 
 
 def _instant(text: str) -> str:
-    """UK local time as entered → an ISO 8601 instant with offset (what the schema's date-time wants)."""
-    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"):
+    """UK local time as entered → an ISO 8601 instant with offset (what `format: date-time` wants)."""
+    for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"):
         try:
             return datetime.strptime(text, pattern).replace(tzinfo=LONDON).isoformat()
         except ValueError:
             continue
-    return text  # already ISO, or wrong: the validator decides
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # wrong: the validator says so and the text is shown again
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LONDON)).isoformat()
+
+
+def _date(form, name: str) -> str | None:
+    """A date from the GOV.UK day/month/year inputs (or one ISO or dd/mm/yyyy text input)."""
+    if any(f"{name}-{part}" in form for part in DATE_PARTS):
+        day, month, year = ((form.get(f"{name}-{part}") or "").strip() for part in DATE_PARTS)
+        if not (day or month or year):
+            return None
+        try:
+            if len(year) != 4:
+                raise ValueError(year)
+            return date(int(year), int(month), int(day)).isoformat()
+        except ValueError:
+            return f"{year}-{month}-{day}"  # not a date: the validator reports it, the parts are shown again
+    text = (form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%d/%m/%Y").date().isoformat()
+    except ValueError:
+        return text
 
 
 def _indices(form, prefix: str) -> list[int]:
@@ -37,46 +67,67 @@ def _indices(form, prefix: str) -> list[int]:
     return sorted({int(m.group(1)) for key in form.keys() if (m := pattern.match(key))})
 
 
+def _choice(schema: Mapping, ui: Mapping, text: str) -> Any:
+    """The JSON value of a posted option (e.g. "true" → True for a oneOf of boolean consts)."""
+    for posted, _label, value in choice_options(schema, ui) or []:
+        if posted == text:
+            return value
+    return text
+
+
+def _scalar(sub: Mapping, ui: Mapping, kind: str, text: str) -> Any:
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    if kind in ("radios", "select"):
+        return _choice(sub, ui, text)
+    if kind in ("integer", "number"):
+        return _number(text, kind)
+    if kind == "datetime":
+        return _instant(text)
+    return text
+
+
+def _list(sub: Mapping, ui: Mapping, kind: str, form, name: str) -> list | None:
+    if kind == "checkboxes":
+        if name not in form and f"{name}.{PRESENT}" not in form:
+            return None
+        items = sub.get("items") or {}
+        return [_choice(items, ui.get("items") or ui, v) for v in form.getlist(name) if v]
+    text = form.get(name, "")
+    if not text.strip() and f"{name}.{PRESENT}" not in form:
+        return None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def _parse_object(schema: Mapping, ui_schema: Mapping, form, prefix: str) -> dict:
     data: dict[str, Any] = {}
     for key, sub in (schema.get("properties") or {}).items():
         ui = ui_schema.get(key) or {}
-        if ui.get("ui:widget") == "hidden" or sub.get("readOnly"):
-            continue
         name = f"{prefix}{key}"
-        kind = _kind(sub, ui)
+        kind = kind_of(sub, ui)
+        value: Any = None
+        if kind == "readonly":
+            continue  # shown, never posted: nobody can change it through the form
         if kind == "object":
-            value = _parse_object(sub, ui, form, f"{name}.")
-            if value:
-                data[key] = value
+            value = _parse_object(sub, ui, form, f"{name}.") or None
         elif kind == "array":
             items = [_parse_object(sub.get("items") or {}, ui.get("items") or {}, form, f"{name}.{i}.")
                      for i in _indices(form, name)]
-            if items or f"{name}.present" in form:
-                data[key] = items
-        elif kind == "checkboxes":
-            if name in form or f"{name}.present" in form:
-                data[key] = [v for v in form.getlist(name) if v]
-        elif kind == "lines":
-            text = form.get(name, "")
-            if text.strip() or f"{name}.present" in form:
-                data[key] = [line.strip() for line in text.splitlines() if line.strip()]
+            value = items if items or f"{name}.{PRESENT}" in form else None
+        elif kind in ("checkboxes", "lines"):
+            value = _list(sub, ui, kind, form, name)
+        elif kind == "date":
+            value = _date(form, name)
         else:
             text = (form.get(name) or "").strip()
-            if text == "":
-                continue
-            if kind == "boolean":
-                data[key] = {"true": True, "false": False}.get(text, text)
-            elif kind in ("integer", "number"):
-                data[key] = _number(text, kind)
-            elif kind == "datetime":
-                data[key] = _instant(text)
-            else:
-                data[key] = text
+            value = _scalar(sub, ui, kind, text) if text else None
+        if value is not None:
+            data[key] = value
     return data
 
 
 def _apply(data: dict, action: str) -> None:
+    """Add an empty item to, or remove item i from, the array the button belongs to."""
     match = _ACTION.match(action)
     if not match:
         return
@@ -84,7 +135,14 @@ def _apply(data: dict, action: str) -> None:
     *parents, last = path.split(".")
     target: Any = data
     for part in parents:
-        target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
+        if isinstance(target, list):
+            if not part.isdigit() or int(part) >= len(target):
+                return
+            target = target[int(part)]
+        else:
+            target = target.setdefault(part, {})
+    if not isinstance(target, dict):
+        return
     items = target.setdefault(last, [])
     if verb == "add":
         items.append({})
@@ -93,7 +151,10 @@ def _apply(data: dict, action: str) -> None:
 
 
 def parse_submission(schema: Mapping, ui_schema: Mapping, form) -> tuple[dict, str | None]:
-    """(data, action): action is None for a normal submit, else "preview" / "add:x" / "remove:x:2"."""
+    """(data, action): action is None for a normal submit, else "preview" / "add:x" / "remove:x:2".
+
+    `form` is a werkzeug MultiDict (anything with get, getlist, keys and `in`).
+    """
     data = _parse_object(schema, ui_schema, form, "")
     action = (form.get(ACTION_FIELD) or "").strip() or None
     if action and action.startswith(("add:", "remove:")):

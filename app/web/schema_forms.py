@@ -1,8 +1,9 @@
-"""Turn a task's JSON Schema + UI schema into GOV.UK form fields, and a POST back into typed JSON.
+"""Turn a task's JSON Schema + UI schema into GOV.UK form fields (form_parsing.py reads the POST back).
 
 Why generic: any form a service manager deploys in forms/ must render and validate with no code
 change. Names are dotted paths ("child.first_name", "household_members.0.name") — the same keys
-the server-side validator reports errors under — so every error lands on its field.
+the server-side validator (app.services.forms) reports errors under — so every error lands on its
+field, and the error summary links to the input that has to change.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 ACTION_FIELD = "_action"
+DATE_PARTS = ("day", "month", "year")
 
 
 @dataclass
@@ -25,8 +27,10 @@ class Choice:
 
 @dataclass
 class Field:
-    name: str
-    kind: str  # text textarea integer number date datetime boolean radios select checkboxes lines object array
+    """One question, ready for components/schema_form.html (no schema knowledge needed there)."""
+
+    name: str  # HTML name and the validator's error key: "consent", "child.first_name", "adults.0.last_name"
+    kind: str  # text textarea integer number date datetime boolean radios select checkboxes lines object array readonly
     label: str
     hint: str | None = None
     required: bool = False
@@ -37,14 +41,51 @@ class Field:
     items: list[list["Field"]] = field(default_factory=list)
     item_label: str = "item"
     rows: int = 5
+    input_type: str = "text"
+
+    @property
+    def path(self) -> str:
+        return self.name
 
     @property
     def id(self) -> str:
         return field_id(self.name)
 
+    @property
+    def anchor(self) -> str:
+        """The id the error summary links to: the first input a keyboard user has to fix."""
+        return f"{self.id}-day" if self.kind == "date" else self.id
+
+    @property
+    def date_parts(self) -> dict[str, str]:
+        """Day, month and year for the GOV.UK date input, from an ISO date (or what was typed)."""
+        parts = self.value.split("-") if self.value.count("-") == 2 else ["", "", ""]
+        year, month, day = parts
+        return {"day": day, "month": month, "year": year}
+
+    @property
+    def add_action(self) -> str:
+        return f"add:{self.name}"
+
+    @property
+    def add_label(self) -> str:
+        article = "an" if self.item_label[:1] in ("a", "e", "i", "o", "u") else "a"
+        return f"Add {'another' if self.items else article} {self.item_label}"
+
+    def remove_action(self, index: int) -> str:
+        return f"remove:{self.name}:{index}"
+
+    @property
+    def contains_array(self) -> bool:
+        """Whether this field has Add another / Remove buttons in it (see render_fields)."""
+        return self.kind == "array" or any(c.contains_array for c in self.children)
+
 
 def field_id(name: str) -> str:
-    return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    """A valid HTML id for a dotted name. "--" separates path parts so ids never collide with the
+    "-hint", "-error", "-2" and "-day" suffixes GOV.UK components append to a field's id."""
+    escaped = re.sub(r"[^A-Za-z0-9_.]", lambda m: f"-{ord(m.group()):x}-", name)
+    return "f-" + escaped.replace(".", "--")
 
 
 def _type(schema: Mapping) -> str | None:
@@ -52,18 +93,25 @@ def _type(schema: Mapping) -> str | None:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     if kind is None and (schema.get("enum") or schema.get("oneOf")):
+        consts = [o["const"] for o in schema.get("oneOf") or [] if "const" in o] + list(schema.get("enum") or [])
+        consts = [c for c in consts if c is not None]
+        if consts and all(isinstance(c, bool) for c in consts):
+            return "boolean"
+        if consts and all(isinstance(c, int) and not isinstance(c, bool) for c in consts):
+            return "integer"
         return "string"
     return kind
 
 
-def _choices(schema: Mapping, ui: Mapping) -> list[tuple[str, str]] | None:
+def choice_options(schema: Mapping, ui: Mapping) -> list[tuple[str, str, Any]] | None:
+    """(posted value, label, JSON value) for an enum or a oneOf of consts; None if not a choice."""
     if schema.get("enum"):
         names = ui.get("ui:enumNames") or schema.get("enumNames") or []
-        return [(str(v), names[i] if i < len(names) else _humanise(str(v))) for i, v in enumerate(schema["enum"])
-                if v is not None]
-    options = [o for o in schema.get("oneOf") or [] if "const" in o]
+        return [(_scalar(v), names[i] if i < len(names) else _humanise(str(v)), v)
+                for i, v in enumerate(schema["enum"]) if v is not None]
+    options = [o for o in schema.get("oneOf") or [] if "const" in o and o["const"] is not None]
     if options:
-        return [(_scalar(o["const"]), o.get("title") or _humanise(str(o["const"]))) for o in options]
+        return [(_scalar(o["const"]), o.get("title") or _humanise(str(o["const"])), o["const"]) for o in options]
     return None
 
 
@@ -80,7 +128,23 @@ def _humanise(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _ordered(properties: Mapping, ui: Mapping) -> list[str]:
+def _singular(name: str) -> str:
+    """"household_members" → "household member": the noun on Add another / Remove buttons."""
+    words = name.replace("_", " ").lower().split()
+    if not words:
+        return "item"
+    last = words[-1]
+    if last == "children":
+        last = "child"
+    elif last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif last.endswith("s") and not last.endswith("ss"):
+        last = last[:-1]
+    return " ".join(words[:-1] + [last])
+
+
+def ordered(properties: Mapping, ui: Mapping) -> list[str]:
+    """Property names in `ui:order` ("*" stands for the rest, in schema order), else schema order."""
     order = list(ui.get("ui:order") or [])
     names = list(properties)
     if not order:
@@ -107,11 +171,20 @@ def _display(value: Any, kind: str) -> str:
             return value
     if kind == "lines" and isinstance(value, list):
         return "\n".join(str(v) for v in value)
+    if kind == "readonly" and isinstance(value, list):
+        return ", ".join(_display(v, kind) for v in value)
+    if kind == "readonly" and isinstance(value, Mapping):
+        return "; ".join(f"{_humanise(str(k))}: {_display(v, kind)}" for k, v in value.items() if v is not None)
+    if kind == "readonly" and isinstance(value, bool):
+        return "Yes" if value else "No"
     return _scalar(value)
 
 
-def _kind(schema: Mapping, ui: Mapping) -> str:
+def kind_of(schema: Mapping, ui: Mapping) -> str:
+    """Which GOV.UK pattern asks this question (shared with form_parsing so both agree)."""
     widget = ui.get("ui:widget")
+    if widget == "hidden" or schema.get("readOnly"):
+        return "readonly"
     kind = _type(schema)
     if kind == "object":
         return "object"
@@ -119,15 +192,15 @@ def _kind(schema: Mapping, ui: Mapping) -> str:
         items = schema.get("items") or {}
         if _type(items) == "object":
             return "array"
-        if _choices(items, {}) or (ui.get("ui:options") or {}).get("choicesFrom"):
+        if choice_options(items, {}) or (ui.get("ui:options") or {}).get("choicesFrom"):
             return "checkboxes"
         return "lines"
     if kind == "boolean":
         return "boolean"
+    if choice_options(schema, ui):
+        return "select" if widget == "select" else "radios"
     if kind in ("integer", "number"):
         return kind
-    if _choices(schema, ui):
-        return "select" if widget == "select" else "radios"
     if schema.get("format") == "date-time" or widget == "datetime":
         return "datetime"
     if schema.get("format") == "date" or widget == "date":
@@ -137,50 +210,87 @@ def _kind(schema: Mapping, ui: Mapping) -> str:
     return "text"
 
 
+def _hint(schema: Mapping, ui: Mapping, kind: str) -> str | None:
+    parts = [schema.get("description"), ui.get("ui:help")]
+    if kind == "date":
+        parts.append("For example, 27 3 2016.")
+    elif kind == "datetime":
+        parts.append("UK time, for example 2026-11-24 14:30.")
+    return " ".join(p.strip() for p in parts if p and p.strip()) or None
+
+
 def build_fields(schema: Mapping, ui_schema: Mapping, values: Mapping, errors: Mapping[str, list[str]],
                  prefix: str = "", data: Mapping | None = None) -> list[Field]:
-    """The fields of an object schema, in UI order, filled with values and their errors."""
+    """The fields of an object schema, in UI order, filled with values and their errors.
+
+    `data` is the case data, for choices listed from it (`ui:options.choicesFrom`). Errors whose
+    key names no rendered field (e.g. `red_criteria.0`) go to the nearest enclosing field.
+    """
     data = values if data is None else data
     properties = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     fields = []
-    for key in _ordered(properties, ui_schema):
+    for key in ordered(properties, ui_schema):
         sub, ui = properties[key], ui_schema.get(key) or {}
-        if ui.get("ui:widget") == "hidden" or sub.get("readOnly"):
-            continue
         name = f"{prefix}{key}"
-        kind = _kind(sub, ui)
+        kind = kind_of(sub, ui)
         value = (values or {}).get(key)
         found = errors.get(name)
-        fld = Field(name=name, kind=kind, label=sub.get("title") or _humanise(key),
-                    hint=ui.get("ui:help") or sub.get("description"), required=key in required,
-                    error=found[0] if found else None, rows=int((ui.get("ui:options") or {}).get("rows", 5)))
+        fld = Field(name=name, kind=kind, label=ui.get("ui:title") or sub.get("title") or _humanise(key),
+                    hint=_hint(sub, ui, kind), required=key in required, error=found[0] if found else None,
+                    rows=int((ui.get("ui:options") or {}).get("rows", 5)),
+                    input_type="email" if sub.get("format") == "email" else "text")
         if kind == "object":
             fld.children = build_fields(sub, ui, value or {}, errors, f"{name}.", data)
         elif kind == "array":
-            item_ui = ui.get("items") or {}
-            fld.item_label = ((sub.get("items") or {}).get("title") or "item").lower()
-            fld.items = [build_fields(sub["items"], item_ui, item or {}, errors, f"{name}.{i}.", data)
-                         for i, item in enumerate(value or [])]
+            items_schema = sub.get("items") or {}
+            fld.item_label = (items_schema.get("title") or _singular(key)).lower()
+            fld.items = [build_fields(items_schema, ui.get("items") or {}, item or {}, errors, f"{name}.{i}.", data)
+                         for i, item in enumerate(value or []) if isinstance(item, Mapping) or item is None]
         elif kind == "checkboxes":
-            chosen = {_scalar(v) for v in (value or [])}
-            options = _choices(sub.get("items") or {}, ui) or _choices_from(ui, data)
-            fld.choices = [Choice(v, t, v in chosen) for v, t in options]
+            chosen = {_scalar(v) for v in (value or [])} if isinstance(value, list) else set()
+            options = choice_options(sub.get("items") or {}, ui.get("items") or ui) or _choices_from(ui, data)
+            fld.choices = [Choice(v, t, v in chosen) for v, t, *_ in options]
         elif kind == "boolean":
-            fld.choices = [Choice("true", "Yes", value is True), Choice("false", "No", value is False)]
+            options = choice_options(sub, ui) or [("true", "Yes", True), ("false", "No", False)]
+            fld.choices = [Choice(v, t, v == _scalar(value)) for v, t, _ in options]
         elif kind in ("radios", "select"):
-            fld.choices = [Choice(v, t, v == _scalar(value)) for v, t in _choices(sub, ui) or []]
+            fld.choices = [Choice(v, t, v == _scalar(value)) for v, t, _ in choice_options(sub, ui) or []]
         else:
             fld.value = _display(value, kind)
-        if kind == "date":
-            fld.hint = " ".join(p for p in (fld.hint, "For example, 2016-04-27.") if p)
-        if kind == "datetime":
-            fld.hint = " ".join(p for p in (fld.hint, "UK time, for example 2026-11-24 14:30.") if p)
         fields.append(fld)
+    if not prefix:
+        _attach_orphans(fields, errors)
     return fields
 
 
-def _choices_from(ui: Mapping, data: Mapping) -> list[tuple[str, str]]:
+def _walk(fields: list[Field]):
+    for fld in fields:
+        yield fld
+        yield from _walk(fld.children)
+        for item in fld.items:
+            yield from _walk(item)
+
+
+def _owner(key: str, by_name: Mapping[str, Field]) -> Field | None:
+    """The rendered field an error key belongs to: itself, else its nearest rendered ancestor."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = by_name.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return None
+
+
+def _attach_orphans(fields: list[Field], errors: Mapping[str, list[str]]) -> None:
+    by_name = {f.name: f for f in _walk(fields)}
+    for key, messages in errors.items():
+        owner = _owner(key, by_name)
+        if key not in by_name and owner is not None and owner.error is None and messages:
+            owner.error = messages[0]
+
+
+def _choices_from(ui: Mapping, data: Mapping) -> list[tuple[str, str, Any]]:
     """Options listed from case data, e.g. the case-index matches a MASHO confirms."""
     options = ui.get("ui:options") or {}
     source = data.get(options.get("choicesFrom", "")) or []
@@ -190,31 +300,23 @@ def _choices_from(ui: Mapping, data: Mapping) -> list[tuple[str, str]]:
         if isinstance(item, Mapping):
             extra = ", ".join(str(item[k]) for k in options.get("details", []) if item.get(k))
             text = f"{item.get(label_key)}" + (f" ({extra})" if extra else "")
-            result.append((_scalar(item.get(value_key)), text))
+            result.append((_scalar(item.get(value_key)), text, item.get(value_key)))
     return result
 
 
 def error_summary(fields: list[Field]) -> list[tuple[str, str]]:
     """(href, message) pairs in page order, for the GOV.UK error summary."""
-    pairs: list[tuple[str, str]] = []
-    for fld in fields:
-        if fld.error:
-            pairs.append((f"#{fld.id}", fld.error))
-        pairs.extend(error_summary(fld.children))
-        for item in fld.items:
-            pairs.extend(error_summary(item))
-    return pairs
+    return [(f"#{fld.anchor}", fld.error) for fld in _walk(fields) if fld.error]
 
 
 def unplaced_errors(fields: list[Field], errors: Mapping[str, list[str]]) -> list[str]:
-    """Errors that match no rendered field (e.g. a rule across fields): shown in the summary too."""
-    placed = set()
-
-    def walk(items):
-        for fld in items:
-            placed.add(fld.name)
-            walk(fld.children)
-            for item in fld.items:
-                walk(item)
-    walk(fields)
-    return [m for key, messages in errors.items() if key not in placed for m in messages]
+    """Errors shown on no field (a rule across fields, an undeclared field): the summary lists them too."""
+    by_name = {f.name: f for f in _walk(fields)}
+    result: list[str] = []
+    for key, messages in errors.items():
+        owner = _owner(key, by_name)
+        if owner is None:
+            result.extend(messages)
+        elif key != owner.name and messages and owner.error != messages[0]:
+            result.extend(messages)  # the enclosing field already shows another error
+    return result

@@ -145,3 +145,24 @@ class HistoryEventSchema(Schema):
     actor = fields.String(allow_none=True)
     bpmn_id = fields.String(allow_none=True)
     detail = fields.Dict()
+
+
+class DisputePostSchema(Schema):
+    disputed_decision = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    position = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class DisputeCreatedSchema(Schema):
+    dispute_instance_id = fields.Integer()
+
+
+class DisputeReviewSchema(Schema):
+    id = fields.Integer()
+    case_instance_id = fields.Integer(allow_none=True)
+    raised_by = fields.String(allow_none=True)
+    raised_at = fields.String(allow_none=True)
+    disputed_decision = fields.String(allow_none=True)
+    level = fields.Integer(allow_none=True)
+    status = fields.String()
+    resolution = fields.String(allow_none=True)
+    hours_taken = fields.Float()

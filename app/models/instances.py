@@ -26,6 +26,7 @@ class ProcessInstance(db.Model):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(100))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(default=1)

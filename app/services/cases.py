@@ -181,11 +181,12 @@ def _start(user: User | None, contact: dict[str, Any]) -> tuple[Contact, list[Pr
 
 
 def start_instance_in_transaction(deployment, process_id: str, seed: dict[str, Any], actor: User | None, *,
-                                  contact_id: int | None = None, started_detail: dict | None = None) -> ProcessInstance:
+                                  contact_id: int | None = None, parent_instance_id: int | None = None,
+                                  started_detail: dict | None = None) -> ProcessInstance:
     """Start any deployed process inside the caller's unit of work (state, inbox, timers, history)."""
     now = CLOCK.now()
     instance = ProcessInstance(deployment_id=deployment.id, process_id=process_id, contact_id=contact_id,
-                               status="running", state="{}", case_data={},
+                               parent_instance_id=parent_instance_id, status="running", state="{}", case_data={},
                                created_by=actor.id if actor else None, created_at=now, updated_at=now)
     db.session.add(instance)
     db.session.flush()

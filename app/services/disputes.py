@@ -1,0 +1,76 @@
+"""Disputes about a MASH decision (spec §7): raised from a case, run by processes/escalation.bpmn.
+
+The case is not paused; the dispute is its own instance linked to the case, so its levels,
+timers and history are generic process features.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.clock import CLOCK
+from app.extensions import db
+from app.models import ProcessInstance, User
+from app.services import cases, deployments, engine_host, history
+from app.services.errors import Forbidden, Invalid, ProcessFailed
+from app.services.transaction import unit_of_work
+
+ESCALATION = "escalation"
+RAISING_ROLES = frozenset({"mash_manager", "eh_manager", "receiving_team_manager", "partner_manager", "partner",
+                           "receiving_team", "decision_maker", "eh_decision_maker", "masho"})
+REVIEW_ROLES = frozenset({"service_manager", "strategic_manager", "assistant_director", "auditor"})
+
+
+def raise_dispute(user: User, case_id: int, disputed_decision: str, position: str) -> ProcessInstance:
+    case = cases.get_instance(user, case_id)  # 404 unless the user may see the case
+    if not user.roles & RAISING_ROLES:
+        raise Forbidden("Raise a dispute through your line manager")
+    errors = {}
+    if not (disputed_decision or "").strip():
+        errors["disputed_decision"] = ["Say which decision or recommendation you disagree with"]
+    if not (position or "").strip():
+        errors["position"] = ["Give your position and the reasons for it"]
+    if errors:
+        raise Invalid(errors)
+    deployment = deployments.latest()
+    if deployment is None or ESCALATION not in engine_host.bundle_for(deployment.id).process_specs:
+        raise ProcessFailed("No dispute process is deployed")
+    data = case.case_data or {}
+    seed: dict[str, Any] = {
+        "case_instance_id": case.id, "contact_id": case.contact_id, "child": data.get("child"),
+        "raised_by": user.username, "raised_by_role": sorted(user.roles & RAISING_ROLES)[0],
+        "raised_at": CLOCK.now().isoformat(), "disputed_decision": disputed_decision.strip(),
+        "position": position.strip(),
+    }
+    with unit_of_work():
+        dispute = cases.start_instance_in_transaction(deployment, ESCALATION, seed, user, contact_id=case.contact_id,
+                                                      parent_instance_id=case.id,
+                                                      started_detail={"case_instance_id": case.id})
+        history.record("dispute_raised", instance_id=case.id, actor=user, detail={"dispute_instance_id": dispute.id})
+    return dispute
+
+
+def for_case(case_id: int) -> list[ProcessInstance]:
+    return list(db.session.execute(select(ProcessInstance).where(
+        ProcessInstance.parent_instance_id == case_id, ProcessInstance.process_id == ESCALATION)
+        .order_by(ProcessInstance.id)).scalars())
+
+
+def review_list(user: User) -> list[dict]:
+    """Every dispute for the service manager's monthly review: level reached, time taken, resolution."""
+    if not user.roles & REVIEW_ROLES:
+        raise Forbidden("The dispute review is for service managers, strategic managers and auditors")
+    rows = db.session.execute(select(ProcessInstance).where(ProcessInstance.process_id == ESCALATION)
+                              .order_by(ProcessInstance.created_at.desc())).scalars()
+    result = []
+    for dispute in rows:
+        data = dispute.case_data or {}
+        end = dispute.ended_at or CLOCK.now()
+        result.append({
+            "id": dispute.id, "case_instance_id": dispute.parent_instance_id, "raised_by": data.get("raised_by"),
+            "raised_at": data.get("raised_at"), "disputed_decision": data.get("disputed_decision"),
+            "level": data.get("resolved_level") or data.get("level"), "status": dispute.status,
+            "resolution": data.get("resolution"), "hours_taken": round((end - dispute.created_at).total_seconds() / 3600, 1),
+        })
+    return result

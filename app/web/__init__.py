@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
+from app.services import disputes
 from app.web import security
 
 bp = Blueprint("web", __name__)
@@ -34,5 +35,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"current_user": getattr(g, "current_user", None),
-                "out_of_hours_phone": app.config["OUT_OF_HOURS_PHONE"]}
+        user = getattr(g, "current_user", None)
+        return {"current_user": user, "out_of_hours_phone": app.config["OUT_OF_HOURS_PHONE"],
+                "may_review_disputes": bool(user and user.roles & disputes.REVIEW_ROLES)}

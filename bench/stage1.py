@@ -381,7 +381,9 @@ def api_case(api: ApiClient, route: Route, n: int, run: Run) -> int:
         if task is None:
             run.wrong.append(f"{route.name}: {username} does not see {bpmn_id} ({status})")
             break
-        status, case, elapsed = api.call("POST", username, f"/api/v1/tasks/{task['id']}/complete", {"data": data})
+        fields = (task["form"]["schema"].get("properties") or {}).keys()  # a whole form, prefilled from the case
+        body = {**{k: task["data"][k] for k in fields if task["data"].get(k) is not None}, **data}
+        status, case, elapsed = api.call("POST", username, f"/api/v1/tasks/{task['id']}/complete", {"data": body})
         if status != 200:
             run.wrong.append(f"{route.name}: {bpmn_id} -> {status} {json.dumps(case)[:300]}")
             break

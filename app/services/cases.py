@@ -295,8 +295,8 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
         engine_task = runtime.find_task(workflow, task_id)
         if engine_task is None:
             raise Conflict("This task is no longer part of the case")
-        schema = runtime.bundle.forms.get(task.form) or {}
-        forms.validate_submission(schema, engine_task.data, data)
+        form = _form_of(instance.deployment_id, task.form)
+        data = forms.validate_submission(form["schema"], engine_task.data, data, form["ui_schema"])
         try:
             runtime.complete_task(workflow, task_id, data)
         except TaskStateError as err:
@@ -347,7 +347,8 @@ def steps_so_far(user: User, instance_id: int) -> list[dict]:
              "task_claimed", "task_assigned", "instance_ended"}
     return [{"at": e.at, "type": e.type, "actor": e.actor, "bpmn_id": e.bpmn_id,
              "title": (e.detail or {}).get("title") or (e.detail or {}).get("decision_id") or (e.detail or {}).get("gateway"),
-             "rules": (e.detail or {}).get("matched_rules"), "outputs": (e.detail or {}).get("outputs")}
+             "rules": (e.detail or {}).get("matched_rules"), "outputs": (e.detail or {}).get("outputs"),
+             "to": (e.detail or {}).get("to"), "role": (e.detail or {}).get("role"), "team": (e.detail or {}).get("team")}
             for e in history.for_instance(instance_id) if e.type in shown]
 
 

@@ -60,17 +60,33 @@ def _message(error, schema: Mapping[str, Any]) -> str:
     return f"{title}: {error.message}"
 
 
-def validate_submission(schema: Mapping[str, Any], task_data: Mapping[str, Any], submission: Mapping[str, Any]) -> None:
+def editable_fields(schema: Mapping[str, Any], ui_schema: Mapping[str, Any]) -> set[str]:
+    """Fields the form lets a person change (not readOnly, not hidden)."""
+    properties = schema.get("properties") or {}
+    return {name for name in declared_fields(schema)
+            if not (properties.get(name) or {}).get("readOnly")
+            and (ui_schema.get(name) or {}).get("ui:widget") != "hidden"}
+
+
+def validate_submission(schema: Mapping[str, Any], task_data: Mapping[str, Any], submission: Mapping[str, Any],
+                        ui_schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate a whole-form submission; return the data to store.
+
+    The submission is the complete form: an editable field left out was cleared (so a required
+    one is reported, and an optional one is stored as null). Earlier facts in the task data are
+    visible to `if` conditions but never stand in for the form's own answers.
+    """
     import json
+    own = editable_fields(schema, ui_schema or {})
     unknown = sorted(set(submission) - declared_fields(schema))
     errors: dict[str, list[str]] = {}
     for name in unknown:
         errors.setdefault(name, []).append("This form has no such field")
-    merged = {**{k: v for k, v in task_data.items()}, **submission}
-    # Only the form's own fields are validated as present; earlier facts serve `if` conditions.
+    merged = {**{k: v for k, v in task_data.items() if k not in own}, **submission}
     validator = _validator(json.dumps(schema, sort_keys=True))
     for error in validator.iter_errors(merged):
         field = _field_of(error)
         errors.setdefault(field, []).append(_message(error, schema))
     if errors:
         raise Invalid(errors)
+    return {**{name: None for name in own}, **submission}

@@ -15,7 +15,7 @@ from app.services import cases
 from app.web import bp, security
 
 FIELDS = ("referrer_name", "referrer_role", "referrer_agency", "referrer_phone", "referrer_email",
-          "referrer_relationship", "child_first_name", "child_last_name", "child_date_of_birth", "child_address",
+          "referrer_relationship", "child_first_name", "child_last_name", "child_date_of_birth", "child_age", "child_address",
           "concerns", "consent")
 CONSENT = {"obtained": "Yes, they know and agree", "not_sought": "No, I have not asked them",
            "refused": "I asked and they do not agree"}
@@ -53,8 +53,8 @@ def _validate(form) -> tuple[dict, dict[str, str]]:
                 errors["child_date_of_birth"] = "Date of birth must be in the past"
         except ValueError:
             errors["child_date_of_birth"] = "Enter the date of birth as year-month-day, for example 2016-04-01"
-    else:
-        errors["child_date_of_birth"] = "Enter the child's date of birth"
+    elif not values["child_age"]:
+        errors["child_date_of_birth"] = "Enter the child's date of birth, or their age if you do not know it"
     if values["consent"] not in CONSENT:
         errors["consent"] = "Select whether the family knows about this referral"
     if values["referrer_email"] and "@" not in values["referrer_email"]:
@@ -86,7 +86,8 @@ def refer_submit():
                      "email": values["referrer_email"] or None,
                      "relationship": values["referrer_relationship"] or None, "anonymous": False},
         "child": {"first_name": values["child_first_name"] or None, "last_name": values["child_last_name"],
-                  "date_of_birth": values["child_date_of_birth"], "address": values["child_address"] or None},
+                  "date_of_birth": values["child_date_of_birth"] or None,
+                  "approximate_age": values["child_age"] or None, "address": values["child_address"] or None},
         "summary": values["concerns"], "consent": values["consent"],
     })
     return render_template("public/referral_sent.html", reference=cases.reference(contact))

@@ -1,6 +1,6 @@
 """Stage 1 rules a practitioner would notice: roles, four eyes, consent, the case index, bad input."""
 from app.services import case_index
-from tests.api.flow import AGREE, RECORD, Flow
+from tests.api.flow import AGREE, RECORD, Flow, prefilled
 from tests.api.test_stage1_routes import TRIAGE
 
 OPEN_CHILD_CSV = """external_ref,first_name,last_name,date_of_birth,social_care_status,allocated_worker,allocated_team
@@ -107,8 +107,7 @@ def test_bad_input_is_422_per_field_and_changes_nothing(client):
     before = flow.instance()
     history_before = len([e for e in flow.history() if e["type"] != "history_viewed"])
     response = flow.api.post("masho", f"/api/v1/tasks/{task['id']}/complete", {"data": {
-        **RECORD, "consent": "not_sought", "safety_scale": 11,
-        "made_up_field": 1}})
+        **prefilled(task, RECORD), "consent": "not_sought", "safety_scale": 11, "made_up_field": 1}})
     assert response.status_code == 422
     errors = response.json["details"]["errors"]
     assert {"consent_not_sought_reason", "safety_scale", "made_up_field"} <= set(errors)
@@ -121,7 +120,7 @@ def test_bad_input_is_422_per_field_and_changes_nothing(client):
 def test_double_completion_one_wins_the_other_gets_409(client):
     flow = Flow(client)
     task = flow.task("masho", "record_contact")
-    body = {"data": RECORD}
+    body = {"data": prefilled(task, RECORD)}
     first = flow.api.post("masho", f"/api/v1/tasks/{task['id']}/complete", body)
     second = flow.api.post("masho", f"/api/v1/tasks/{task['id']}/complete", body)
     assert first.status_code == 200
@@ -195,3 +194,14 @@ def test_an_outcome_updates_the_confirmed_index_record_rather_than_adding_one(cl
     assert case_index.count() == 1
     (row,) = case_index.search({"first_name": "Jamie", "last_name": "Doe", "date_of_birth": "2016-04-01"})
     assert (row["status"], row["team"]) == ("open", "first_response")
+
+
+def test_clearing_a_required_answer_is_an_error_not_a_silent_keep(client):
+    flow = Flow(client)
+    task = flow.task("masho", "record_contact")
+    response = flow.api.post("masho", f"/api/v1/tasks/{task['id']}/complete",
+                             {"data": {**prefilled(task, RECORD), "summary": None}})
+    assert response.status_code == 422 and "summary" in response.json["details"]["errors"]
+    without = {k: v for k, v in prefilled(task, RECORD).items() if k != "summary"}
+    response = flow.api.post("masho", f"/api/v1/tasks/{task['id']}/complete", {"data": without})
+    assert response.status_code == 422 and "summary" in response.json["details"]["errors"]

@@ -13,6 +13,9 @@ from app.models import ProcessInstance
 from app.services import cases, deployments, history, users
 from app.services.errors import Conflict
 from tests.api.flow import RECORD, contact
+
+FULL_RECORD = {**RECORD, "child": contact()["child"], "referrer": contact()["referrer"],
+               "summary": contact()["summary"]}
 from tests.support import make_people
 
 
@@ -38,7 +41,7 @@ def test_simultaneous_completion_one_wins_one_conflicts(ctx):
             db.session.commit()  # end the read: on SQLite every transaction holds the write lock
             barrier.wait()
             try:
-                cases.complete_task(user, task_id, dict(RECORD))
+                cases.complete_task(user, task_id, dict(FULL_RECORD))
                 outcomes.append("ok")
             except Conflict:
                 outcomes.append("conflict")
@@ -61,7 +64,7 @@ def test_stale_write_is_refused_and_changes_nothing(ctx):
     other = Session(db.engine, expire_on_commit=False)
     stale = other.get(ProcessInstance, instance_id)
     other.commit()  # keep the row as read, release the connection
-    cases.complete_task(users.get_by_username("masho"), task_id, dict(RECORD))
+    cases.complete_task(users.get_by_username("masho"), task_id, dict(FULL_RECORD))
     stale.state = "{}"
     with pytest.raises(StaleDataError):
         other.commit()

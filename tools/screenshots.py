@@ -128,7 +128,9 @@ class Api:
 
     def do(self, username: str, instance_id: int, bpmn_id: str, data: dict) -> None:
         task = self.task(username, instance_id, bpmn_id)
-        self.call("POST", username, f"/api/v1/tasks/{task['id']}/complete", {"data": data})
+        fields = (task["form"]["schema"].get("properties") or {}).keys()  # the whole form, prefilled
+        body = {**{k: task["data"][k] for k in fields if task["data"].get(k) is not None}, **data}
+        self.call("POST", username, f"/api/v1/tasks/{task['id']}/complete", {"data": body})
 
 
 def shoot(page, out: Path, name: str) -> None:

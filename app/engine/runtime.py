@@ -262,9 +262,8 @@ class Runtime:
         def did_complete(task):
             spec = task.task_spec
             if isinstance(spec, _GATEWAYS):
-                chosen = [c.task_spec.bpmn_id for c in task.children
-                          if c.state in (TaskState.READY, TaskState.WAITING, TaskState.COMPLETED, TaskState.STARTED)
-                          and getattr(c.task_spec, "bpmn_id", None)]
+                chosen = [c.task_spec.bpmn_name or c.task_spec.bpmn_id for c in task.children
+                          if c.has_state(TaskState.DEFINITE_MASK) and getattr(c.task_spec, "bpmn_id", None)]
                 if len(spec.outputs) > 1:  # a split chose a path; a merge has nothing to record
                     self.log.routes.append({"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen})
                 return  # a join merges branch copies; it changes nothing of its own

@@ -34,7 +34,7 @@ def _database_url(tmp_dir: str) -> str:
 @pytest.fixture(scope="session")
 def app():
     tmp = tempfile.mkdtemp(prefix="mash-test-")
-    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": _database_url(tmp), "MODELS_DIR": ROOT})
+    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": _database_url(tmp), "MODELS_DIR": models_dir()})
     application = create_app(config)
     from app.services import users
     users.use_fast_hashing_for_tests()

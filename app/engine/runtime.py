@@ -202,18 +202,24 @@ class Runtime:
         except (TaskNotFoundException, ValueError, KeyError):
             return None
 
-    def ready_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+    def ready_tasks(self, workflow: BpmnWorkflow, case_data: Mapping[str, Any] | None = None) -> list[ReadyTask]:
+        """Ready user tasks with their role, team, agency and due time.
+
+        `case_data` (the case as it stands now) overlays each task's own copy when the task's
+        properties are evaluated, so a RAG raised on another branch moves every open due time.
+        """
         tasks = []
         for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            names = {**task.data, **(case_data or {})}
             spec = task.task_spec
             extensions = spec.extensions or {}
             properties = extensions.get("properties", {}) or {}
             exclude = properties.get("excludeActorsOf") or ""
             tasks.append(ReadyTask(
                 id=str(task.id), bpmn_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
-                role=spec.lane, team=self._property(task, properties, "team"),
-                agency=self._property(task, properties, "agency"),
-                due_at=self._property(task, properties, "dueAt"),
+                role=spec.lane, team=self._property(task, names, properties, "team"),
+                agency=self._property(task, names, properties, "agency"),
+                due_at=self._property(task, names, properties, "dueAt"),
                 form=properties.get("formJsonSchemaFilename"), ui_form=properties.get("formUiSchemaFilename"),
                 instructions=extensions.get("instructionsForEndUser"),
                 exclude_actors_of=tuple(p.strip() for p in exclude.split(",") if p.strip()),
@@ -221,12 +227,12 @@ class Runtime:
             ))
         return tasks
 
-    def _property(self, task, properties: Mapping[str, str], name: str):
+    def _property(self, task, names: Mapping[str, Any], properties: Mapping[str, str], name: str):
         source = properties.get(name)
         if not source:
             return None
         try:
-            value = self.evaluator.evaluate(source, task.data)
+            value = self.evaluator.evaluate(source, names)
         except ExpressionError as err:
             raise ProcessError(f"task {task.task_spec.bpmn_id}: property {name}: {err}", task.task_spec.bpmn_id) from None
         return None if value is None else str(value)

@@ -112,9 +112,13 @@ def _sync_timers(instance: ProcessInstance, runtime: Runtime, workflow) -> None:
 def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime) -> None:
     existing = {t.id: t for t in db.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()}
-    ready = runtime.ready_tasks(workflow)
+    ready = runtime.ready_tasks(workflow, instance.case_data)
     for task in ready:
         row = existing.pop(task.id, None)
+        if row is not None and row.due_at != _instant(task.due_at):
+            history.record("task_due_changed", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id,
+                           detail={"from": row.due_at, "to": task.due_at})
+            row.due_at = _instant(task.due_at)
         if row is None:
             row = TaskRecord(id=task.id, instance_id=instance.id, bpmn_id=task.bpmn_id, title=task.title,
                              role=task.role, team=task.team, agency=task.agency, state="ready",

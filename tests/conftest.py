@@ -22,12 +22,17 @@ from tests.support import models_dir
 BACKEND = os.environ.get("MASH_TEST_BACKEND", "sqlite")
 
 
+PG_SCHEMA = f"mash_test_{os.getpid()}"  # one schema per run: parallel runs on one database never collide
+
+
 def _database_url(tmp_dir: str) -> str:
     if BACKEND == "postgresql":
         url = os.environ.get("MASH_TEST_DATABASE_URL")
         if not url:
             raise RuntimeError("MASH_TEST_BACKEND=postgresql needs MASH_TEST_DATABASE_URL")
-        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+        if url.startswith("postgresql://"):
+            url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
     return f"sqlite:///{tmp_dir}/test.db"
 
 
@@ -41,10 +46,16 @@ def app():
     with application.app_context():
         if BACKEND == "postgresql":
             with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}"))
         from flask_migrate import upgrade
         upgrade()
     yield application
+    if BACKEND == "postgresql":
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+            with db.engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
 def _empty_tables() -> None:

@@ -1,0 +1,178 @@
+"""Overdue alerts in front_door.bpmn (spec §5): non-interrupting timers give the MASH manager a review
+task naming the case and what is late, once, while the work itself carries on.
+
+The `ctx` clock is frozen at Tuesday 2026-11-24 10:00 UTC; Flow's phone contact was received at 09:30,
+so recording is due at 10:30 and the decision deadline (one working day) is Wednesday 09:30.
+"""
+from datetime import timedelta
+
+from app.engine.clock import CLOCK
+from app.services import deployments, engine_host, timers
+from app.web.instructions import render_instructions
+from tests.api.flow import RECORD, Flow
+from tests.api.test_stage1_routes import TRIAGE, _acknowledge
+
+
+def _mgr_tasks(flow, prefix=""):
+    return [t for t in flow.ready("mgr") if t["bpmn_id"].startswith(prefix)]
+
+
+def _instructions(task):
+    """The task's instructions as the task page shows them: placeholders filled from the case."""
+    bundle = engine_host.bundle_for(deployments.latest().id)
+    return str(render_instructions(bundle.task_extensions(task["bpmn_id"])["instructionsForEndUser"], task["data"]))
+
+
+def _advance(flow, delta):
+    """Move the clock; API tokens are short-lived, so sign in again afterwards."""
+    CLOCK.advance(delta)
+    flow.api.tokens.clear()
+
+
+def _timer_fired(flow):
+    return [e["bpmn_id"] for e in flow.history() if e["type"] == "timer_fired"]
+
+
+def test_late_recording_alerts_the_manager_once_and_the_work_carries_on(client):
+    flow = Flow(client)
+    CLOCK.advance(timedelta(minutes=29))  # 10:29: a minute before the hour is up
+    assert timers.fire_due() == 0
+    assert _mgr_tasks(flow, "overdue_review") == []
+
+    CLOCK.advance(timedelta(minutes=2))  # 10:31
+    assert timers.fire_due() == 1
+    (review,) = _mgr_tasks(flow, "overdue_review")
+    assert review["bpmn_id"] == "overdue_review_record_contact"
+    assert review["title"] == "Overdue: Record contact"
+    assert review["role"] == "mash_manager" and review["instance_id"] == flow.instance_id
+    assert review["data"]["child"]["first_name"] == "Jamie"
+    text = _instructions(review)
+    assert "Recording the contact for Jamie Doe is overdue" in text
+    # in the manager's own inbox too (not only when asked for this case)
+    inbox = flow.api.get("mgr", "/api/v1/tasks").json
+    assert review["id"] in [t["id"] for t in inbox]
+    # non-interrupting: the MASHO can still record the contact
+    assert flow.task("masho", "record_contact")
+
+    # exactly once, however often the scheduler sweeps
+    assert timers.fire_due() == 0
+    _advance(flow, timedelta(hours=3))
+    assert timers.fire_due() == 0
+    assert len(_mgr_tasks(flow, "overdue_review_record_contact")) == 1
+    assert _timer_fired(flow) == ["overdue_timer_record_contact"]
+
+    # the review needs the action taken
+    flow.do("mgr", "overdue_review_record_contact", {"escalated": False}, status=422)
+    flow.do("mgr", "overdue_review_record_contact", {"action_taken": "Chased the MASHO; recording now.",
+                                                      "escalated": False})
+    assert _mgr_tasks(flow, "overdue_review_record_contact") == []
+    assert flow.task("masho", "record_contact")
+
+
+def test_a_case_finishes_only_when_its_overdue_reviews_are_done_and_keeps_its_outcome(client):
+    flow = Flow(client)
+    CLOCK.advance(timedelta(minutes=31))
+    assert timers.fire_due() == 1
+    flow.do("masho", "record_contact", {**RECORD,
+                                        "request_type": "advice", "information_only": True})
+    # the history check was due with the recording (10:30), so it is overdue the moment it starts
+    assert {t["bpmn_id"] for t in _mgr_tasks(flow, "overdue_review")} == {
+        "overdue_review_record_contact", "overdue_review_history_check"}
+    flow.do("masho", "history_check", {"confirmed_matches": [], "case_system_checks": [],
+                                       "synopsis": "No previous involvement found."})
+    flow.do("masho", "give_information", {"information_given_detail": "Signposted to the local family hub."})
+    _acknowledge(flow)
+    case = flow.instance()
+    assert case["status"] == "running"  # two reviews still open
+    assert case["outcome"] == "information_given"
+    for bpmn_id in ("overdue_review_record_contact", "overdue_review_history_check"):
+        flow.do("mgr", bpmn_id, {"action_taken": "Spoke to the MASHO about the delay.", "escalated": False})
+    case = flow.instance()
+    assert case["status"] == "completed"
+    assert (case["outcome"], case["rag"], case["is_referral"]) == ("information_given", "NONE", False)
+
+
+def test_a_contact_open_at_the_decision_deadline_needs_the_managers_agreement_once(client):
+    flow = Flow(client)
+    flow.intake()  # 10:00, allocation next
+    assert flow.task("mgr", "allocate")
+    _advance(flow, timedelta(hours=23, minutes=29))  # Wednesday 09:29
+    assert timers.fire_due() == 0
+    assert _mgr_tasks(flow, "agree_contact_stays_open") == []
+
+    CLOCK.advance(timedelta(minutes=2))  # Wednesday 09:31: one working day from receipt has passed
+    assert timers.fire_due() >= 1  # one sweep of the case fires every timer due in it
+    (agree,) = _mgr_tasks(flow, "agree_contact_stays_open")
+    assert agree["bpmn_id"] == "agree_contact_stays_open_allocate"
+    assert agree["title"] == "Agree the contact stays open"
+    assert "The contact for Jamie Doe is still open in the MASH" in _instructions(agree)
+    # the allocation and the acknowledgement fell due at the same moment
+    assert {t["bpmn_id"] for t in _mgr_tasks(flow, "overdue_review")} == {
+        "overdue_review_allocate", "overdue_review_send_acknowledgement"}
+    assert flow.task("mgr", "allocate")  # the work carries on
+
+    flow.do("mgr", "agree_contact_stays_open_allocate", {"stay_open_agreed": True}, status=422)  # reason required
+    flow.do("mgr", "agree_contact_stays_open_allocate",
+            {"stay_open_agreed": True, "stay_open_reason": "Waiting for the school's account; decide by noon."})
+    assert flow.instance()["data"]["stay_open_agreed"] is True
+
+    # the triage that starts after the deadline is overdue, but the agreement is not asked again
+    flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
+    assert flow.task("dm", "triage_social_care")
+    assert "overdue_review_triage_social_care" in {t["bpmn_id"] for t in _mgr_tasks(flow)}
+    _advance(flow, timedelta(days=2))
+    timers.fire_due()
+    assert _mgr_tasks(flow, "agree_contact_stays_open") == []
+    asked = [e["bpmn_id"] for e in flow.history()
+             if e["type"] == "task_ready" and e["bpmn_id"].startswith("agree_contact_stays_open")]
+    assert asked == ["agree_contact_stays_open_allocate"]
+
+
+def test_the_agreement_is_asked_at_triage_when_triage_is_open_at_the_deadline(client):
+    flow = Flow(client)
+    flow.intake()
+    flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
+    _advance(flow, timedelta(hours=23, minutes=31))  # Wednesday 09:31
+    timers.fire_due()
+    (agree,) = _mgr_tasks(flow, "agree_contact_stays_open")
+    assert agree["bpmn_id"] == "agree_contact_stays_open_triage_social_care"
+    assert flow.task("dm", "triage_social_care")
+
+
+def test_a_red_contact_not_picked_up_within_an_hour_escalates_to_the_manager(client):
+    flow = Flow(client)
+    flow.intake({"red_criteria": ["other"], "red_criteria_other": "Child says they are scared to go home"})
+    flow.do("mgr", "confirm_red", {"red_confirmed": True})
+    flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})  # 10:00
+    CLOCK.advance(timedelta(minutes=59))
+    assert timers.fire_due() == 0
+    CLOCK.advance(timedelta(minutes=2))  # 11:01
+    assert timers.fire_due() == 1
+    (alert,) = _mgr_tasks(flow, "red_not_picked_up")
+    assert alert["title"] == "RED contact not picked up"
+    assert "The RED contact for Jamie Doe" in _instructions(alert)
+    assert flow.task("dm", "triage_social_care")  # still with the decision maker
+    assert timers.fire_due() == 0
+    flow.do("mgr", "red_not_picked_up", {}, status=422)
+    flow.do("mgr", "red_not_picked_up", {"action_taken": "Reallocated to the duty decision maker, who has it now."})
+    assert _mgr_tasks(flow, "red_not_picked_up") == []
+    # a challenged triage that starts again later does not alert again
+    flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "s47"})
+    flow.do("mgr", "sign_off_social_care", {"manager_decision": "challenge", "manager_comments": "Add the police view."})
+    assert flow.task("dm", "triage_social_care")
+    CLOCK.advance(timedelta(hours=1, minutes=1))
+    timers.fire_due()
+    assert _mgr_tasks(flow, "red_not_picked_up") == []
+    alerted = [e for e in flow.history() if e["type"] == "task_ready" and e["bpmn_id"] == "red_not_picked_up"]
+    assert len(alerted) == 1
+
+
+def test_a_contact_that_is_not_red_is_not_escalated_after_an_hour(client):
+    flow = Flow(client)
+    flow.intake()
+    flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
+    CLOCK.advance(timedelta(minutes=61))
+    assert timers.fire_due() == 1  # the timer fires, and the gateway after it finds the contact is not RED
+    assert _timer_fired(flow) == ["red_pickup_timer"]
+    assert _mgr_tasks(flow) == []
+    assert flow.task("dm", "triage_social_care")

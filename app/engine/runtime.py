@@ -6,6 +6,7 @@ what happened in a `RunLog` that the host writes to history in the same transact
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -181,7 +182,7 @@ class Runtime:
             raise TaskStateError("this task is not a user task")
         if task.state != TaskState.READY:
             raise TaskStateError(f"the task is {TaskState.get_name(task.state).lower()}, not ready: it cannot be completed")
-        before = dict(task.data)
+        before = copy.deepcopy(task.data)
         task.set_data(**dict(data))
         try:
             task.run()
@@ -263,7 +264,7 @@ class Runtime:
         before: dict[UUID, dict] = {}
 
         def will_complete(task):
-            before[task.id] = dict(task.data)
+            before[task.id] = copy.deepcopy(task.data)  # a script may change a list in place
 
         def did_complete(task):
             spec = task.task_spec

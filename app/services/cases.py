@@ -105,8 +105,14 @@ def _sync_timers(instance: ProcessInstance, runtime: Runtime, workflow) -> None:
             db.session.add(TimerRecord(instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, due_at=due_at))
         elif row.due_at != due_at:
             row.due_at = due_at
-    for row in rows.values():  # the process moved on (task completed, boundary cancelled)
-        row.state = "cancelled"
+    now = CLOCK.now()
+    for row in rows.values():  # no longer waiting: it fired (its time came) or the process moved on
+        if row.due_at <= now:
+            row.state, row.fired_at = "fired", now
+            history.record("timer_fired", instance_id=instance.id, bpmn_id=row.bpmn_id, task_id=row.task_id,
+                           detail={"timer_id": row.id, "due_at": row.due_at.isoformat()})
+        else:
+            row.state = "cancelled"
 
 
 def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime) -> None:
@@ -260,6 +266,20 @@ def _form_of(deployment_id: int, form: str | None) -> dict:
     bundle = engine_host.bundle_for(deployment_id)
     ui_name = (form or "").replace(".schema.json", ".uischema.json")
     return {"schema": bundle.forms.get(form) or {}, "ui_schema": bundle.forms.get(ui_name) or {}}
+
+
+def form_values(user: User, task: TaskRecord) -> dict[str, Any]:
+    """What the task's own form starts with: the task's data for the form's fields (a challenged
+    triage shows the earlier answers; a second overdue review starts empty)."""
+    if not access.may_work(user, task) and not access.may_work_as_manager(user, task):
+        raise Forbidden("This task belongs to another role, team or agency")
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    runtime = engine_host.runtime(instance.deployment_id, {})
+    engine_task = runtime.find_task(runtime.restore(instance.process_id, instance.state), task.id)
+    if engine_task is None:
+        return {}
+    fields = forms.declared_fields(_form_of(instance.deployment_id, task.form)["schema"])
+    return {k: v for k, v in engine_task.data.items() if k in fields and v is not None}
 
 
 def task_form(task: TaskRecord) -> dict:

@@ -50,8 +50,6 @@ def load(user: User, task_id: str) -> TaskPage:
     )
 
 
-def prefill(page: TaskPage) -> dict[str, Any]:
-    """The form starts from what the case already holds for its own fields (e.g. after a challenge)."""
-    from app.services.forms import declared_fields
-    data = page.case["data"]
-    return {k: data[k] for k in declared_fields(page.schema) if k in data and data[k] is not None}
+def prefill(user: User, page: TaskPage) -> dict[str, Any]:
+    """The form starts from the task's own data for its fields (e.g. the earlier answers after a challenge)."""
+    return cases.form_values(user, page.task)

@@ -58,9 +58,6 @@ def fire_due(now: datetime | None = None, limit: int = 500) -> int:
                                    detail={"timer_id": row.id, "reason": err.message})
                     db.session.get(TimerRecord, row.id).state = "failed"
                 continue
-            row.state, row.fired_at = "fired", moment
-            history.record("timer_fired", instance_id=instance.id, bpmn_id=row.bpmn_id, task_id=row.task_id,
-                           detail={"timer_id": row.id, "due_at": row.due_at.isoformat()})
-            cases.persist_run(instance, runtime, workflow, None, alerts)
+            cases.persist_run(instance, runtime, workflow, None, alerts)  # marks every fired row, with history
         fired += 1
     return fired

@@ -30,7 +30,7 @@ def task(task_id: str):
     if page.task.state != "ready":
         return render_template("errors/409.html", message="This task has already been completed.",
                                case_id=page.task.instance_id), 409
-    return _render(page, task_page.prefill(page))
+    return _render(page, task_page.prefill(g.current_user, page))
 
 
 @bp.post("/tasks/<string:task_id>")

@@ -110,6 +110,8 @@ def test_a_contact_open_at_the_decision_deadline_needs_the_managers_agreement_on
     assert {t["bpmn_id"] for t in _mgr_tasks(flow, "overdue_review")} == {
         "overdue_review_allocate", "overdue_review_send_acknowledgement"}
     assert flow.task("mgr", "allocate")  # the work carries on
+    fired = [e["bpmn_id"] for e in flow.history() if e["type"] == "timer_fired"]
+    assert len(fired) == len(set(fired)) >= 3  # every timer that fired in the sweep is in the history, once
 
     flow.do("mgr", "agree_contact_stays_open_allocate", {"stay_open_agreed": True}, status=422)  # reason required
     flow.do("mgr", "agree_contact_stays_open_allocate",

@@ -11,7 +11,7 @@ bp = Blueprint("web", __name__)
 
 
 def register(app: Flask) -> None:
-    from app.web import auth, cases, inbox, referral, tasks  # noqa: F401  (routes attach to bp)
+    from app.web import admin, auth, cases, inbox, referral, tasks  # noqa: F401  (routes attach to bp)
 
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(app.root_path) + "/templates"),
@@ -37,4 +37,5 @@ def register(app: Flask) -> None:
     def _globals():
         user = getattr(g, "current_user", None)
         return {"current_user": user, "out_of_hours_phone": app.config["OUT_OF_HOURS_PHONE"],
-                "may_review_disputes": bool(user and user.roles & disputes.REVIEW_ROLES)}
+                "may_review_disputes": bool(user and user.roles & disputes.REVIEW_ROLES),
+                "may_manage_calendar": bool(user and user.roles & {"admin", "service_manager"})}

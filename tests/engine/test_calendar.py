@@ -170,3 +170,9 @@ def test_parse_duration_explains_months():
 def test_parse_duration_rejects_non_text():
     with pytest.raises(ValueError, match="text"):
         parse_duration(None)  # type: ignore[arg-type]
+
+
+def test_christmas_2026_closes_the_25th_26th_and_28th():
+    assert not CAL.is_working_day(date(2026, 12, 26))  # Boxing Day falls on a Saturday; the 28th is its substitute
+    assert CAL.add_working(utc(2026, 12, 24, 16, 30), "PT8H") == utc(2026, 12, 29, 16, 0)
+    assert CAL.add_working(utc(2026, 12, 24, 10, 0), "P1D") == utc(2026, 12, 29, 10, 0)

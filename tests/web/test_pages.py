@@ -127,3 +127,21 @@ def test_online_referral_validates_per_field(ctx):
     assert response.status_code == 422
     assert page.select_one("#child_date_of_birth") is not None
     assert "999" in page.get_text()
+
+
+def test_an_administrator_adds_and_removes_a_closure_day(ctx):
+    from app.services import calendar_admin
+    browser = Browser(ctx, "admin")
+    response = browser.post("/admin/closure-days", {"day": "2026-12-29", "reason": "Council closure"})
+    assert response.status_code == 302
+    assert [c.day.isoformat() for c in calendar_admin.closures()] == ["2026-12-29"]
+    page = soup(browser.get("/admin/closure-days"))
+    assert "Council closure" in page.get_text()
+    bad = browser.post("/admin/closure-days", {"day": "29/12", "reason": ""})
+    assert bad.status_code == 422 and soup(bad).select_one(".govuk-error-summary") is not None
+    browser.post("/admin/closure-days/2026-12-29/remove", {}, csrf_url="/admin/closure-days")
+    assert calendar_admin.closures() == []
+
+
+def test_a_practitioner_cannot_manage_closure_days(ctx):
+    assert Browser(ctx, "masho").get("/admin/closure-days").status_code == 403

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
@@ -253,6 +253,23 @@ class Runtime:
             if value:
                 found.append((str(task.id), task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value)))
         return found
+
+    def follow_case_dates(self, workflow: BpmnWorkflow, case_data: Mapping[str, Any]) -> None:
+        """Waiting date timers whose expression is a pure function of case data re-read it, so raising
+        the RAG (a new `outcome_due_at`) moves the alerts as well as the due times shown. Expressions
+        that call now() were decided when their task started and are left alone."""
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if type(definition) is not TimeDateEventDefinition or task.internal_data.get("event_fired"):
+                continue
+            if "now(" in definition.expression or task.internal_data.get("event_value") is None:
+                continue
+            try:
+                value = self.evaluator.evaluate(definition.expression, {**task.data, **case_data})
+            except ExpressionError:
+                continue
+            if isinstance(value, str) and value != task.internal_data.get("event_value"):
+                task.internal_data["event_value"] = value
 
     @classmethod
     def next_timer_due(cls, workflow: BpmnWorkflow) -> datetime | None:

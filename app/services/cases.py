@@ -59,9 +59,10 @@ def _deny(user: User, instance_id: int | None, what: str, **detail) -> None:
 def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: User | None, alerts: list[dict]) -> None:
     """Write state, case data, inbox projection and history for one engine run."""
     now = CLOCK.now()
-    instance.state = runtime.dump(workflow)
     case_data = dict(instance.case_data or {})
     case_data.update(runtime.log.changed)
+    runtime.follow_case_dates(workflow, case_data)
+    instance.state = runtime.dump(workflow)
     instance.case_data = case_data
     instance.rag = case_data.get("rag")
     instance.outcome = case_data.get("outcome")

@@ -109,3 +109,40 @@ def test_a_decision_with_no_matching_rule_stops_the_process_with_a_reason(runtim
     with pytest.raises(ProcessError) as err:
         runtime.complete_task(workflow, task.id, {"values": [-5]})
     assert "no rule matched" in err.value.message.lower() or "no matching rule" in err.value.message.lower()
+
+
+FOLLOW = HEAD + f"""  <bpmn:process id="follow" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="work" name="Work">{FORM}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="late" attachedToRef="work" cancelActivity="false"><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDate xsi:type="bpmn:tFormalExpression">outcome_due_at</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="chase" name="Chase">{FORM}<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end1"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end2"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end2"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="chase"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="end1"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_date_timer_follows_the_case_when_its_deadline_moves():
+    install_in_spiff()
+    evaluator = RestrictedEvaluator(build_functions(CLOCK.now, MashCalendar()))
+    files = {"processes/follow.bpmn": FOLLOW.encode(), "forms/f.schema.json": b'{"type": "object"}',
+             "forms/f.uischema.json": b"{}"}
+    runtime = Runtime(build_bundle(files, check_expression=evaluator.check, engine_factory=FeelDecisionEngine), evaluator)
+    CLOCK.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))
+    try:
+        workflow = runtime.start("follow", {"outcome_due_at": "2026-11-25T10:00:00+00:00"})
+        assert runtime.next_timer_due(workflow) == datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+        runtime.follow_case_dates(workflow, {"outcome_due_at": "2026-11-24T14:00:00+00:00"})  # RAG raised to RED
+        assert runtime.next_timer_due(workflow) == datetime(2026, 11, 24, 14, 0, tzinfo=timezone.utc)
+        CLOCK.advance(timedelta(hours=4, minutes=1))
+        runtime.fire_timers(workflow)
+        assert {t.bpmn_id for t in runtime.ready_tasks(workflow)} == {"work", "chase"}
+    finally:
+        CLOCK.reset()

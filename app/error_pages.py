@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -48,7 +49,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url_rule)  # ids only, no case content
+        # The exception's message may quote case data: log its type and where it happened, not what it says.
+        log.error("unhandled %s on %s %s\n%s", type(err).__name__, request.method, request.url_rule,
+                  "".join(traceback.format_tb(err.__traceback__)))
         if _is_api():
             return jsonify(error="server_error", message="Something went wrong. It has been logged.", details={}), 500
         return render_template("errors/500.html"), 500

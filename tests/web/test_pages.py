@@ -145,3 +145,11 @@ def test_an_administrator_adds_and_removes_a_closure_day(ctx):
 
 def test_a_practitioner_cannot_manage_closure_days(ctx):
     assert Browser(ctx, "masho").get("/admin/closure-days").status_code == 403
+
+
+def test_task_instructions_cannot_run_code_or_inject_markup(ctx):
+    from app.web.instructions import render_instructions
+    hostile = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+    assert "uid=" not in str(render_instructions(hostile, {}))
+    assert str(render_instructions("Child: {{ child.first_name }}", {"child": {"first_name": "<b>x</b>"}})) == \
+        "Child: &lt;b&gt;x&lt;/b&gt;"

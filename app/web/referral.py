@@ -15,7 +15,8 @@ from app.services import cases
 from app.web import bp, security
 
 FIELDS = ("referrer_name", "referrer_role", "referrer_agency", "referrer_phone", "referrer_email",
-          "referrer_relationship", "child_first_name", "child_last_name", "child_date_of_birth", "child_age", "child_address",
+          "referrer_relationship", "child_first_name", "child_last_name", "child_date_of_birth-day", "child_date_of_birth-month",
+          "child_date_of_birth-year", "child_age", "child_address",
           "concerns", "consent")
 CONSENT = {"obtained": "Yes, they know and agree", "not_sought": "No, I have not asked them",
            "refused": "I asked and they do not agree"}
@@ -46,13 +47,17 @@ def _validate(form) -> tuple[dict, dict[str, str]]:
     for key, message in required.items():
         if not values[key]:
             errors[key] = message
-    if values["child_date_of_birth"]:
+    parts = [values[f"child_date_of_birth-{p}"] for p in ("day", "month", "year")]
+    values["child_date_of_birth"] = ""
+    if any(parts):
         try:
-            born = date.fromisoformat(values["child_date_of_birth"])
+            born = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            errors["child_date_of_birth"] = "Date of birth must be a real date, for example 27 3 2016"
+        else:
             if born > date.today():
                 errors["child_date_of_birth"] = "Date of birth must be in the past"
-        except ValueError:
-            errors["child_date_of_birth"] = "Enter the date of birth as year-month-day, for example 2016-04-01"
+            values["child_date_of_birth"] = born.isoformat()
     elif not values["child_age"]:
         errors["child_date_of_birth"] = "Enter the child's date of birth, or their age if you do not know it"
     if values["consent"] not in CONSENT:

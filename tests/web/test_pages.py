@@ -110,7 +110,8 @@ def test_online_referral_creates_a_contact_and_shows_only_a_reference(ctx):
     browser = Browser(ctx)
     response = browser.post("/refer", {
         "referrer_name": "A Neighbour", "referrer_phone": "07700 900000", "child_last_name": "Doe",
-        "child_first_name": "Jamie", "child_date_of_birth": "2016-04-01", "concerns": "Shouting every night",
+        "child_first_name": "Jamie", "child_date_of_birth-day": "1", "child_date_of_birth-month": "4",
+        "child_date_of_birth-year": "2016", "concerns": "Shouting every night",
         "consent": "not_sought"})
     assert response.status_code == 200
     text = soup(response).get_text(" ", strip=True)
@@ -122,10 +123,12 @@ def test_online_referral_creates_a_contact_and_shows_only_a_reference(ctx):
 
 
 def test_online_referral_validates_per_field(ctx):
-    response = Browser(ctx).post("/refer", {"child_date_of_birth": "yesterday"})
+    response = Browser(ctx).post("/refer", {"child_date_of_birth-day": "31", "child_date_of_birth-month": "2",
+                                            "child_date_of_birth-year": "2016"})
     page = soup(response)
     assert response.status_code == 422
-    assert page.select_one("#child_date_of_birth") is not None
+    assert page.select_one("#child_date_of_birth-day") is not None
+    assert "real date" in page.get_text()
     assert "999" in page.get_text()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -21,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
@@ -64,6 +66,14 @@ class ReadyTask:
     instructions: str | None
     exclude_actors_of: tuple[str, ...]
     data: dict
+
+
+def _is_instance_of_many(task) -> bool:
+    """One instance of a multi-instance activity (e.g. one agency's answer). Its data is its own:
+    it reaches the case only through the activity's output collection, never by the shared names
+    every instance writes (which would show one agency's answer as if it were the case's)."""
+    parent = task.parent
+    return parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
 
 
 class _Environment(BasePythonScriptEngineEnvironment):
@@ -129,6 +139,7 @@ class Runtime:
         self.log = RunLog()
         self.script_engine = _ScriptEngine(evaluator, operations or {}, self.log)
         self.evaluator = evaluator
+        self._run_started = time.time()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, process_id: str, data: Mapping[str, Any]) -> BpmnWorkflow:
@@ -188,7 +199,8 @@ class Runtime:
             task.run()
         except SpiffWorkflowException as err:
             raise self._process_error(err) from None
-        self._note_changes(before, task.data)
+        if not _is_instance_of_many(task):
+            self._note_changes(before, task.data)
         self._advance(workflow)
 
     def fire_timers(self, workflow: BpmnWorkflow) -> None:
@@ -291,7 +303,8 @@ class Runtime:
                 if len(spec.outputs) > 1:  # a split chose a path; a merge has nothing to record
                     self.log.routes.append({"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen})
                 return  # a join merges branch copies; it changes nothing of its own
-            self._note_changes(before.pop(task.id, {}), task.data)
+            if not _is_instance_of_many(task):
+                self._note_changes(before.pop(task.id, {}), task.data)
 
         try:
             workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
@@ -299,6 +312,11 @@ class Runtime:
             workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
         except SpiffWorkflowException as err:
             raise self._process_error(err) from None
+        # A multi-instance activity completes when its last instance does, outside the engine-step
+        # callbacks: what it adds to the case is its output collection.
+        for task in workflow.get_tasks(state=TaskState.COMPLETED, updated_ts=self._run_started):
+            if isinstance(task.task_spec, MultiInstanceTask) and task.parent is not None:
+                self._note_changes(task.parent.data, task.data)
         errored = workflow.get_tasks(state=TaskState.ERROR)
         if errored:
             raise ProcessError(f"task {errored[0].task_spec.bpmn_id} failed", errored[0].task_spec.bpmn_id)

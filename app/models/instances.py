@@ -59,6 +59,7 @@ class TaskRecord(db.Model):
     rag: Mapped[str | None] = mapped_column(String(10))
     form: Mapped[str | None] = mapped_column(String(200))
     exclude_actors_of: Mapped[list | None] = mapped_column(JSON)
+    form_data: Mapped[dict | None] = mapped_column(JSON)  # the task's own values for its form (its agency's answer)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

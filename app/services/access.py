@@ -5,6 +5,8 @@ itself would leak).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -37,13 +39,28 @@ def may_view(user: User, instance: ProcessInstance) -> bool:
     return bool(involved_tasks(user, instance.id))
 
 
-def visible_data(user: User, instance: ProcessInstance, form_fields: set[str]) -> dict:
-    """MASH roles read the whole case; others read the summary plus their own forms' fields."""
+def inside_firewall(user: User) -> bool:
+    return bool(user.roles & (MASH_ROLES | READ_ALL_ROLES))
+
+
+def redact(value: Any, names: frozenset[str]) -> Any:
+    """Remove sensitive keys at any depth (answers nested in lists included)."""
+    if isinstance(value, dict):
+        return {k: redact(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [redact(v, names) for v in value]
+    return value
+
+
+def visible_data(user: User, instance: ProcessInstance, form_fields: set[str],
+                 sensitive: frozenset[str] = frozenset()) -> dict:
+    """MASH roles read the whole case; others read the summary plus their own forms' fields, and
+    never anything marked sensitive."""
     data = instance.case_data or {}
-    if user.roles & (MASH_ROLES | READ_ALL_ROLES):
+    if inside_firewall(user):
         return dict(data)
-    allowed = set(SUMMARY_KEYS) | form_fields
-    return {k: v for k, v in data.items() if k in allowed}
+    allowed = (set(SUMMARY_KEYS) | form_fields) - sensitive
+    return redact({k: v for k, v in data.items() if k in allowed}, sensitive)
 
 
 # Which manager role oversees work done in which lane.

@@ -127,9 +127,11 @@ def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: date
                            detail={"from": row.due_at, "to": task.due_at})
             row.due_at = _instant(task.due_at)
         if row is None:
+            fields = forms.declared_fields(runtime.bundle.forms.get(task.form) or {})
             row = TaskRecord(id=task.id, instance_id=instance.id, bpmn_id=task.bpmn_id, title=task.title,
                              role=task.role, team=task.team, agency=task.agency, state="ready",
                              due_at=_instant(task.due_at), form=task.form,
+                             form_data={k: v for k, v in task.data.items() if k in fields and v is not None},
                              exclude_actors_of=list(task.exclude_actors_of) or None, created_at=now)
             db.session.add(row)
             history.record("task_ready", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id,
@@ -239,27 +241,23 @@ def ready_tasks_for(user: User, instance_id: int | None = None) -> list[TaskReco
 def inbox(user: User, instance_id: int | None = None) -> list[dict]:
     """Ready tasks the user may work on, each with its form and the case data the user may see.
 
-    Loads the instances and their task rows in two queries, whatever the inbox size.
+    Loads the instances in one query, whatever the inbox size.
     """
     tasks = ready_tasks_for(user, instance_id)
     ids = sorted({t.instance_id for t in tasks})
     if not ids:
         return []
     instances = {i.id: i for i in db.session.execute(select(ProcessInstance).where(ProcessInstance.id.in_(ids))).scalars()}
-    involved: dict[int, list[TaskRecord]] = {}
-    for row in db.session.execute(select(TaskRecord).where(TaskRecord.instance_id.in_(ids))).scalars():
-        if access.may_work(user, row):
-            involved.setdefault(row.instance_id, []).append(row)
     data: dict[int, dict] = {}
     for iid, instance in instances.items():
         bundle = engine_host.bundle_for(instance.deployment_id)
-        fields: set[str] = set()
-        for row in involved.get(iid, []):
-            fields |= forms.declared_fields(bundle.forms.get(row.form) or {})
-        data[iid] = access.visible_data(user, instance, fields)
+        data[iid] = access.visible_data(user, instance, set(), forms.sensitive_fields(bundle.forms))
+    outside = not access.inside_firewall(user)
     return [{"id": t.id, "instance_id": t.instance_id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role,
              "team": t.team, "agency": t.agency, "due_at": t.due_at, "rag": t.rag,
-             "form": _form_of(instances[t.instance_id].deployment_id, t.form), "data": data[t.instance_id]}
+             "form": _form_of(instances[t.instance_id].deployment_id, t.form),
+             # outside the MASH a task shows the case summary plus its own answers, never another's
+             "data": {**data[t.instance_id], **(t.form_data or {})} if outside else data[t.instance_id]}
             for t in tasks]
 
 
@@ -292,7 +290,7 @@ def visible_data(user: User, instance: ProcessInstance) -> dict:
     fields: set[str] = set()
     for task in access.involved_tasks(user, instance.id):
         fields |= forms.declared_fields(bundle.forms.get(task.form) or {})
-    return access.visible_data(user, instance, fields)
+    return access.visible_data(user, instance, fields, forms.sensitive_fields(bundle.forms))
 
 
 def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInstance:

@@ -60,6 +60,30 @@ def _message(error, schema: Mapping[str, Any]) -> str:
     return f"{title}: {error.message}"
 
 
+def sensitive_fields(forms: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+    """Names marked `"x-sensitive": true` in any form: soft/sensitive information that never leaves
+    the MASH (spec §6.8). Found at any depth (e.g. inside a list of answers)."""
+    found: set[str] = set()
+
+    def walk(schema: Any) -> None:
+        if not isinstance(schema, Mapping):
+            return
+        for name, sub in (schema.get("properties") or {}).items():
+            if isinstance(sub, Mapping) and sub.get("x-sensitive"):
+                found.add(name)
+            walk(sub)
+        walk(schema.get("items"))
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in schema.get(key) or []:
+                walk(sub)
+        for key in ("then", "else"):
+            walk(schema.get(key))
+
+    for document in forms.values():
+        walk(document)
+    return frozenset(found)
+
+
 def editable_fields(schema: Mapping[str, Any], ui_schema: Mapping[str, Any]) -> set[str]:
     """Fields the form lets a person change (not readOnly, not hidden)."""
     properties = schema.get("properties") or {}

@@ -24,3 +24,13 @@ def list_tasks(query):
 def complete(body, task_id):
     instance = cases.complete_task(g.user, task_id, body["data"])
     return cases.view_instance(g.user, instance.id, log_view=False)
+
+
+@blp.route("/<string:task_id>/message", methods=["POST"])
+@blp.arguments(TaskCompleteSchema)
+@blp.response(200, InstanceSchema)
+@login_required
+def send_message(body, task_id):
+    """Send the task's message into the process (e.g. escalate heightened risk now); the task stays open."""
+    instance = cases.send_task_message(g.user, task_id, body["data"])
+    return cases.view_instance(g.user, instance.id, log_view=False)

@@ -55,8 +55,9 @@ class Bundle:
         specs = list(self.process_specs.values()) + [s for subs in self.subprocess_specs.values() for s in subs.values()]
         for spec in specs:
             for task_spec in (spec.task_specs.values() if spec is not None else []):
-                if getattr(task_spec, "bpmn_id", None) == bpmn_id:
-                    return dict(getattr(task_spec, "extensions", {}) or {})
+                # a multi-instance activity's wrapper has the id but no extensions; its instances carry them
+                if getattr(task_spec, "bpmn_id", None) == bpmn_id and getattr(task_spec, "extensions", None):
+                    return dict(task_spec.extensions)
         return {}
 
     def task_properties(self, bpmn_id: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
@@ -27,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine import dmn
@@ -201,6 +203,15 @@ class Runtime:
             raise self._process_error(err) from None
         if not _is_instance_of_many(task):
             self._note_changes(before, task.data)
+        self._advance(workflow)
+
+    def send_message(self, workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> None:
+        """Deliver a BPMN message into the running process (e.g. a partner's "escalate now")."""
+        event = BpmnEvent(SpiffMessageEventDefinition(name), payload=dict(payload))
+        try:
+            workflow.send_event(event)
+        except WorkflowException:
+            raise TaskStateError(f"the process is not waiting for {name!r} at the moment") from None
         self._advance(workflow)
 
     def fire_timers(self, workflow: BpmnWorkflow) -> None:

@@ -23,6 +23,7 @@ class TaskPage:
     assignees: list[User]
     may_assign: bool
     claimed_by_name: str | None
+    message: dict | None = None
 
 
 def load(user: User, task_id: str) -> TaskPage:
@@ -47,6 +48,7 @@ def load(user: User, task_id: str) -> TaskPage:
         decisions=cases.decisions_so_far(instance.id),
         assignees=worklist.assignees(task) if may_assign else [], may_assign=may_assign,
         claimed_by_name=claimer.display_name if claimer else None,
+        message=cases.task_message(task) if access.may_work(user, task) else None,
     )
 
 

@@ -12,13 +12,17 @@ from app.web.schema_forms import build_fields, error_summary, unplaced_errors
 from app.web.timefmt import due_phrase, london
 
 
-def _render(page, values, errors=None, preview=None, status=200, problem=None):
+def _render(page, values, errors=None, preview=None, status=200, problem=None, message_values=None,
+            message_errors=None):
     fields = build_fields(page.schema, page.ui_schema, values, errors or {}, data=page.case["data"])
+    message_fields = (build_fields(page.message["schema"], page.message["ui_schema"], message_values or {},
+                                   message_errors or {}, prefix="message.") if page.message else [])
     summary = error_summary(fields) + [(f"#{fields[0].id}" if fields else "#main-content", m)
                                        for m in unplaced_errors(fields, errors or {})]
     return render_template(
         "tasks/task.html", page=page, fields=fields, summary=summary, preview=preview,
         problem=problem, instructions=render_instructions(page.instructions, page.case["data"]),
+        message_fields=message_fields, message_summary=error_summary(message_fields),
         due_phrase=due_phrase, london=london,
     ), status
 
@@ -52,3 +56,23 @@ def complete(task_id: str):
         return render_template("errors/409.html", message=err.message, case_id=page.task.instance_id), 409
     flash(f"{page.task.title}: done")
     return redirect(url_for("web.case", instance_id=page.task.instance_id))
+
+
+@bp.post("/tasks/<string:task_id>/message")
+@security.login_required
+def send_message(task_id: str):
+    page = task_page.load(g.current_user, task_id)
+    if page.message is None:
+        return redirect(url_for("web.task", task_id=task_id))
+    data, _ = parse_submission({"type": "object", "properties": {"message": page.message["schema"]}},
+                               {"message": page.message["ui_schema"]}, request.form)
+    data = data.get("message", {})
+    try:
+        cases.send_task_message(g.current_user, task_id, data)
+    except Invalid as err:
+        return _render(page, task_page.prefill(g.current_user, page), status=422, message_values=data,
+                       message_errors={f"message.{k}": v for k, v in err.errors.items()})
+    except Conflict as err:
+        return render_template("errors/409.html", message=err.message, case_id=page.task.instance_id), 409
+    flash("Sent: the MASH manager has been told now. Your request stays open for your full answer.")
+    return redirect(url_for("web.task", task_id=task_id))

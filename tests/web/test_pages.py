@@ -156,3 +156,23 @@ def test_task_instructions_cannot_run_code_or_inject_markup(ctx):
     assert "uid=" not in str(render_instructions(hostile, {}))
     assert str(render_instructions("Child: {{ child.first_name }}", {"child": {"first_name": "<b>x</b>"}})) == \
         "Child: &lt;b&gt;x&lt;/b&gt;"
+
+
+def test_a_partner_escalates_from_the_task_page(client, ctx):
+    from tests.services.test_escalate_now import _start
+    from tests.support import make_people
+    make_people(["police", "mgr"])
+    from app.services import users
+    users.create_user("nurse", "a-long-password-1", ["partner"], agency="health")
+    _start()
+    browser = Browser(ctx, "police")
+    task_link = soup(browser.get("/inbox")).select_one("tbody a")["href"]
+    page = soup(browser.get(task_link))
+    assert "Escalate heightened risk now" in page.get_text()
+    bad = browser.post(f"{task_link}/message", {"message.phoned_manager": "false"}, csrf_url=task_link)
+    assert bad.status_code == 422 and soup(bad).select_one(".govuk-error-summary") is not None
+    sent = browser.post(f"{task_link}/message", {"message.phoned_manager": "false",
+                                                 "message.reason": "Father released today"}, csrf_url=task_link)
+    assert sent.status_code == 302
+    manager = soup(Browser(ctx, "mgr").get("/inbox"))
+    assert "Act on heightened risk now" in manager.get_text()

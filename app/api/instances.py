@@ -3,8 +3,8 @@ from flask import g
 from flask_smorest import Blueprint
 
 from app.api.auth_helpers import login_required
-from app.api.schemas import HistoryEventSchema, InstanceSchema
-from app.services import cases
+from app.api.schemas import HandoverSchema, HistoryEventSchema, InstanceSchema
+from app.services import cases, handover
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Cases")
 
@@ -21,3 +21,11 @@ def get(instance_id):
 @login_required
 def history(instance_id):
     return cases.instance_history(g.user, instance_id)
+
+
+@blp.route("/<int:instance_id>/handover", methods=["GET"])
+@blp.response(200, HandoverSchema)
+@login_required
+def handover_package(instance_id):
+    """The handover package for the receiving team (recorded as a disclosure); never sensitive information."""
+    return handover.package(g.user, instance_id)

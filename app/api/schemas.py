@@ -166,3 +166,12 @@ class DisputeReviewSchema(Schema):
     status = fields.String()
     resolution = fields.String(allow_none=True)
     hours_taken = fields.Float()
+
+
+class HandoverSchema(Schema):
+    instance_id = fields.Integer()
+    contact_id = fields.Integer(allow_none=True)
+    package = fields.Dict()
+    sensitive_information_held = fields.List(fields.Dict())
+    lawful_basis = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.services import cases, disputes
+from app.services import cases, disputes, handover
 from app.services.errors import Invalid
 from app.web import bp, security
 from app.web.timefmt import due_phrase, london
@@ -40,3 +40,9 @@ def raise_dispute(instance_id: int):
 @security.login_required
 def dispute_review():
     return render_template("cases/disputes.html", rows=disputes.review_list(g.current_user), london=london)
+
+
+@bp.get("/cases/<int:instance_id>/handover")
+@security.login_required
+def handover_package(instance_id: int):
+    return render_template("cases/handover.html", handover=handover.package(g.current_user, instance_id), london=london)

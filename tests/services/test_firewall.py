@@ -125,3 +125,35 @@ def test_agencies_see_only_their_own_request_and_nothing_sensitive_leaves_the_ma
             response = api.get(username, url)
             assert not _leaks(response), (username, url)
     assert _leaks(api.get("auditor", f"/api/v1/instances/{instance_id}"))  # auditors read the full record
+
+
+def test_the_handover_package_leaves_out_sensitive_information_and_records_the_disclosure(client):
+    make_people(["police", "dm", "daat", "fr", "auditor"])
+    users.create_user("nurse", "a-long-password-1", ["partner"], agency="health")
+    instance_id = _deploy_and_start()
+    api = Api(client)
+    api.tokens["nurse"] = client.post("/api/v1/auth/token", json={"username": "nurse",
+                                                                   "password": "a-long-password-1"}).json["access_token"]
+    for username, answer in (("police", {"information": "Two call-outs.", "sensitive_information": CANARY,
+                                         "sensitive_holder": "DS Smith, PVP"}),
+                             ("nurse", {"information": "No concerns."})):
+        (task,) = api.get(username, "/api/v1/tasks").json
+        api.post(username, f"/api/v1/tasks/{task['id']}/complete", {"data": {"agency_response": answer}})
+    from app.models import ProcessInstance
+    with unit_of_work():  # the case is handed to DAAT (as the front door's outcome would say)
+        row = db.session.get(ProcessInstance, instance_id)
+        row.case_data = {**row.case_data, "receiving_team": "daat"}
+    response = api.get("daat", f"/api/v1/instances/{instance_id}/handover")
+    assert response.status_code == 200
+    assert CANARY not in response.get_data(as_text=True)
+    assert "Two call-outs." in response.get_data(as_text=True)
+    assert response.json["sensitive_information_held"]
+    assert api.get("fr", f"/api/v1/instances/{instance_id}/handover").status_code == 404  # another team
+    assert api.get("police", f"/api/v1/instances/{instance_id}/handover").status_code == 404
+    events = api.get("auditor", f"/api/v1/instances/{instance_id}/history").json
+    (disclosed,) = [e for e in events if e["type"] == "disclosed"]
+    assert disclosed["actor"] == "daat" and disclosed["detail"]["lawful_basis"]
+    from tests.web.pages import Browser
+    page = Browser(client.application, "daat").get(f"/cases/{instance_id}/handover")
+    assert page.status_code == 200 and CANARY not in page.get_data(as_text=True)
+    assert "Sensitive information is held inside the MASH" in page.get_data(as_text=True)

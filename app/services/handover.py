@@ -1,0 +1,84 @@
+"""The handover package: what leaves the MASH for the receiving team, and the record of it.
+
+The package's fields are listed in forms/handover_package.json (service managers edit it); values
+marked x-sensitive never appear — the package says that sensitive information exists and who holds
+it. Every view by someone outside the MASH is recorded as a disclosure (App. F rule 7).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from app.extensions import db
+from app.models import ProcessInstance, User
+from app.services import access, engine_host, forms, history
+from app.services.errors import NotFound
+from app.services.roles import TEAM_ROLES
+from app.services.transaction import unit_of_work
+
+PACKAGE_FILE = "handover_package.json"
+
+
+def _holders(value: Any, sensitive: frozenset[str], holder_keys: Mapping[str, str]) -> list[dict]:
+    """Where sensitive information exists, who to ask (the form names the holder field with x-sensitive-holder)."""
+    found: list[dict] = []
+    if isinstance(value, dict):
+        for key in sensitive:
+            if value.get(key):
+                found.append({"held_by": value.get(holder_keys.get(key, ""), None) or "ask the MASH",
+                              "agency": value.get("agency")})
+        for item in value.values():
+            found.extend(_holders(item, sensitive, holder_keys))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_holders(item, sensitive, holder_keys))
+    return found
+
+
+def _holder_keys(bundle_forms: Mapping[str, Any]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+
+    def walk(schema: Any) -> None:
+        if not isinstance(schema, Mapping):
+            return
+        for name, sub in (schema.get("properties") or {}).items():
+            if isinstance(sub, Mapping) and sub.get("x-sensitive-holder"):
+                keys[name] = sub["x-sensitive-holder"]
+            walk(sub)
+        walk(schema.get("items"))
+
+    for document in bundle_forms.values():
+        walk(document)
+    return keys
+
+
+def may_receive(user: User, instance: ProcessInstance) -> bool:
+    if access.inside_firewall(user):
+        return True
+    team = (instance.case_data or {}).get("receiving_team")
+    return bool(user.roles & TEAM_ROLES) and team is not None and user.team == team
+
+
+def package(user: User, instance_id: int) -> dict:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or not may_receive(user, instance):
+        if instance is not None:
+            with unit_of_work():
+                history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": "handover"})
+        raise NotFound("No handover package for you on this case")
+    bundle = engine_host.bundle_for(instance.deployment_id)
+    spec = bundle.forms.get(PACKAGE_FILE) or {"fields": list(access.SUMMARY_KEYS)}
+    sensitive = forms.sensitive_fields(bundle.forms)
+    data = instance.case_data or {}
+    contents = access.redact({k: data[k] for k in spec["fields"] if k in data}, sensitive)
+    holders = _holders({k: data[k] for k in spec["fields"] if k in data}, sensitive, _holder_keys(bundle.forms))
+    result = {"instance_id": instance.id, "contact_id": instance.contact_id, "package": contents,
+              "sensitive_information_held": holders, "lawful_basis": spec.get("lawful_basis"),
+              "purpose": spec.get("purpose")}
+    if not access.inside_firewall(user):
+        with unit_of_work():
+            history.record("disclosed", instance_id=instance.id, actor=user, detail={
+                "to": {"user": user.username, "team": user.team, "roles": sorted(user.roles)},
+                "what": sorted(contents), "why": spec.get("purpose"), "lawful_basis": spec.get("lawful_basis"),
+                "consent": data.get("consent"), "consent_override_rationale": data.get("consent_override_rationale"),
+            })
+    return result

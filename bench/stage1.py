@@ -54,6 +54,7 @@ USER_FOR = {
     ("receiving_team", "early_help"): "early_help_worker",
     ("receiving_team", "disabled_children"): "disabled_children_worker",
     ("receiving_team", "domestic_abuse_screening"): "da_screener",
+    ("partner", None): "police_partner",  # Stage 2 asks the police only (the bench's partner answers)
 }
 
 
@@ -120,8 +121,13 @@ ROUTES = (
     Route("unclear_stage2", _intake() + (
         ("allocate", {"allocate_to": "decision_maker"}), ("triage_social_care", {**TRIAGE, "threshold": "unclear"}),
         ("sign_off_social_care", {**AGREE, "agreed_rag": "AMBER"}),
-        ("record_stage2_outcome", {"revised_rag": "GREEN", "rag_reason": "Partners report support in place",
-                                   "recommended_outcome": "early_help", "rationale": "Needs met by EH"}),
+        ("stage2_request", {"agencies": ["police"], "request_details": "Unexplained bruising: what is known?",
+                            "agency_reasons": [{"agency": "police", "reason": "Domestic incidents at the address"}]}),
+        ("partner_answer", {"agency_response": {"information": [{"text": "No police involvement", "verified": True}],
+                                                "analysis": "No known risk", "recommendation": "Early help"}}),
+        ("stage2_collation", {"revised_rag": "GREEN", "rag_reason": "Partners report support in place",
+                              "recommended_outcome": "early_help", "rationale": "Needs met by EH"}),
+        ("stage2_review", {"manager_decision": "agree"}),
         ("handover", {"handover_accepted": True}), ACK, REFERRER_LETTER, FAMILY_LETTER), "early_help"),
 )
 

@@ -57,7 +57,7 @@ class Flow:
 
     def waiting(self) -> list[tuple[str, str]]:
         instance = self.api.get("auditor", f"/api/v1/instances/{self.instance_id}").json
-        return [(t["bpmn_id"], t["role"]) for t in instance["ready_tasks"]]
+        return [(t["bpmn_id"], t["role"]) for t in instance.get("ready_tasks", [])] or [("?", str(instance))]
 
     def do(self, username: str, bpmn_id: str, data: dict | None = None, status: int = 200) -> dict:
         """Complete a task as a form client would: the whole form, prefilled from the case, then edited."""

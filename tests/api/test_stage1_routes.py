@@ -122,8 +122,14 @@ def test_unclear_threshold_goes_through_stage2(client):
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "unclear"})
     assert flow.instance()["rag"] == "AMBER"
     flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "AMBER"})
-    flow.do("dm", "record_stage2_outcome", {"revised_rag": "GREEN", "rag_reason": "Partners report support in place",
-                                           "recommended_outcome": "early_help", "rationale": "Needs met by EH"})
+    flow.do("dm", "stage2_request", {"agencies": ["police"], "request_details": "Unexplained bruising: what is known?",
+                                     "agency_reasons": [{"agency": "police", "reason": "Domestic incidents at the address"}]})
+    flow.do("police", "partner_answer", {"agency_response": {
+        "information": [{"text": "No police involvement", "verified": True}],
+        "analysis": "No known risk", "recommendation": "Early help"}})
+    flow.do("dm", "stage2_collation", {"revised_rag": "GREEN", "rag_reason": "Partners report support in place",
+                                       "recommended_outcome": "early_help", "rationale": "Needs met by EH"})
+    flow.do("mgr", "stage2_review", {"manager_decision": "agree"})
     flow.do("eh_team", "handover", {"handover_accepted": True})
     _acknowledge(flow)
     _finish_letters(flow)

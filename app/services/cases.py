@@ -67,7 +67,8 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     instance.rag = case_data.get("rag")
     instance.outcome = case_data.get("outcome")
     instance.outcome_due_at = _instant(case_data.get("outcome_due_at"))
-    instance.next_timer_at = runtime.next_timer_due(workflow)
+    waiting = runtime.waiting_timers(workflow)  # one scan serves next_timer_at and the timer rows
+    instance.next_timer_at = min((due for _, _, due in waiting), default=None)
     instance.updated_at = now
     version = engine_host_version(instance.deployment_id)
     for bpmn_id, result in runtime.log.decisions:
@@ -82,7 +83,7 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     for alert in alerts:
         history.record("alert_raised", instance_id=instance.id, actor=actor, detail=alert)
     _sync_tasks(instance, runtime, workflow, now)
-    _sync_timers(instance, runtime, workflow)
+    _sync_timers(instance, waiting)
     if workflow.is_completed() and instance.status != "completed":
         instance.status = "completed"
         instance.ended_at = now
@@ -96,11 +97,11 @@ def engine_host_version(deployment_id: int) -> int:
     return db.session.get(Deployment, deployment_id).version
 
 
-def _sync_timers(instance: ProcessInstance, runtime: Runtime, workflow) -> None:
+def _sync_timers(instance: ProcessInstance, waiting: list[tuple[str, str, datetime]]) -> None:
     """One row per waiting timer, in the same transaction as the state (the scheduler fires rows)."""
     rows = {t.task_id: t for t in db.session.execute(
         select(TimerRecord).where(TimerRecord.instance_id == instance.id, TimerRecord.state == "waiting")).scalars()}
-    for task_id, bpmn_id, due_at in runtime.waiting_timers(workflow):
+    for task_id, bpmn_id, due_at in waiting:
         row = rows.pop(task_id, None)
         if row is None:
             db.session.add(TimerRecord(instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, due_at=due_at))
@@ -454,7 +455,7 @@ def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dic
 
 def instance_history(user: User, instance_id: int) -> list[dict]:
     instance = get_instance(user, instance_id)
-    mash_reader = bool(user.roles & (access.MASH_ROLES | access.READ_ALL_ROLES))
+    mash_reader = access.inside_firewall(user)
     events = history.for_instance(instance.id)
     with unit_of_work():
         history.record("history_viewed", instance_id=instance.id, actor=user, detail={})

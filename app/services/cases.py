@@ -252,7 +252,7 @@ def inbox(user: User, instance_id: int | None = None) -> list[dict]:
     data: dict[int, dict] = {}
     for iid, instance in instances.items():
         bundle = engine_host.bundle_for(instance.deployment_id)
-        data[iid] = access.visible_data(user, instance, set(), forms.sensitive_fields(bundle.forms))
+        data[iid] = access.visible_data(user, instance, set(), forms.sensitive_fields_of(bundle))
     outside = not access.inside_firewall(user)
     return [{"id": t.id, "instance_id": t.instance_id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role,
              "team": t.team, "agency": t.agency, "due_at": t.due_at, "rag": t.rag,
@@ -291,7 +291,7 @@ def visible_data(user: User, instance: ProcessInstance) -> dict:
     fields: set[str] = set()
     for task in access.involved_tasks(user, instance.id):
         fields |= forms.declared_fields(bundle.forms.get(task.form) or {})
-    return access.visible_data(user, instance, fields, forms.sensitive_fields(bundle.forms))
+    return access.visible_data(user, instance, fields, forms.sensitive_fields_of(bundle))
 
 
 def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInstance:

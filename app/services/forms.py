@@ -60,6 +60,17 @@ def _message(error, schema: Mapping[str, Any]) -> str:
     return f"{title}: {error.message}"
 
 
+_sensitive_by_bundle: dict[str, frozenset[str]] = {}
+
+
+def sensitive_fields_of(bundle) -> frozenset[str]:
+    """sensitive_fields for a deployed bundle, worked out once per version (the inbox asks per case)."""
+    found = _sensitive_by_bundle.get(bundle.bundle_hash)
+    if found is None:
+        found = _sensitive_by_bundle[bundle.bundle_hash] = sensitive_fields(bundle.forms)
+    return found
+
+
 def sensitive_fields(forms: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
     """Names marked `"x-sensitive": true` in any form: soft/sensitive information that never leaves
     the MASH (spec §6.8). Found at any depth (e.g. inside a list of answers)."""

@@ -67,7 +67,7 @@ def package(user: User, instance_id: int) -> dict:
         raise NotFound("No handover package for you on this case")
     bundle = engine_host.bundle_for(instance.deployment_id)
     spec = bundle.forms.get(PACKAGE_FILE) or {"fields": list(access.SUMMARY_KEYS)}
-    sensitive = forms.sensitive_fields(bundle.forms)
+    sensitive = forms.sensitive_fields_of(bundle)
     data = instance.case_data or {}
     contents = access.redact({k: data[k] for k in spec["fields"] if k in data}, sensitive)
     holders = _holders({k: data[k] for k in spec["fields"] if k in data}, sensitive, _holder_keys(bundle.forms))

@@ -66,3 +66,25 @@ class Api:
 
     def post(self, username, url, json=None):
         return self.call("POST", username, url, json)
+
+
+def deploy_with(process_file: str, bpmn: str, forms: dict | None = None):
+    """Deploy the real models plus one test process and its forms ({name: JSON Schema}; empty UI schemas)."""
+    import json
+
+    from app.services import deployments
+    files = deployments.read_model_dir(models_dir())
+    files[f"processes/{process_file}"] = bpmn.encode()
+    for name, schema in (forms or {}).items():
+        files[f"forms/{name}.schema.json"] = json.dumps(schema).encode()
+        files[f"forms/{name}.uischema.json"] = b"{}"
+    deployment, _ = deployments.deploy(files, actor_name="tests")
+    return deployment
+
+
+def start_processes(deployment, process_id: str, seed: dict, count: int = 1) -> list[int]:
+    """Start instances of a deployed process directly (no contact), as the host would."""
+    from app.services import cases
+    from app.services.transaction import unit_of_work
+    with unit_of_work():
+        return [cases.start_instance_in_transaction(deployment, process_id, dict(seed), None).id for _ in range(count)]

@@ -11,7 +11,7 @@ import io
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from doublemetaphone import doublemetaphone
 from rapidfuzz.distance import Levenshtein

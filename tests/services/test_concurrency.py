@@ -1,7 +1,6 @@
 """Two people completing the same task at the same moment: one wins, the other gets a conflict."""
 import json
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session

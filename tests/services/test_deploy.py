@@ -1,5 +1,4 @@
 """Deploying models is deploying code: hostile or broken files are refused with a line number."""
-from pathlib import Path
 
 import pytest
 

@@ -1,10 +1,7 @@
 """A partner escalates heightened risk from an open request: a message into the running process."""
-import json
-
-from app.services import cases, deployments, history, users
-from app.services.transaction import unit_of_work
+from app.services import history, users
 from tests.services.test_firewall import ANSWER_FORM
-from tests.support import Api, make_people, models_dir
+from tests.support import Api, deploy_with, make_people, start_processes
 
 ESCALATE_FORM = {"type": "object", "properties": {
     "phoned_manager": {"type": "boolean", "title": "Have you phoned the MASH manager?"},
@@ -65,15 +62,10 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _start():
-    files = deployments.read_model_dir(models_dir())
-    files["processes/ask_with_escalation.bpmn"] = PROCESS.encode()
-    for name, form in (("test_partner_answer", ANSWER_FORM), ("test_escalate", ESCALATE_FORM), ("test_act", ACT_FORM)):
-        files[f"forms/{name}.schema.json"] = json.dumps(form).encode()
-        files[f"forms/{name}.uischema.json"] = b"{}"
-    deployment, _ = deployments.deploy(files, actor_name="tests")
-    with unit_of_work():
-        return cases.start_instance_in_transaction(deployment, "ask_with_escalation",
-                                                   {"agencies": ["police", "health"]}, None).id
+    deployment = deploy_with("ask_with_escalation.bpmn", PROCESS, {
+        "test_partner_answer": ANSWER_FORM, "test_escalate": ESCALATE_FORM, "test_act": ACT_FORM})
+    (instance_id,) = start_processes(deployment, "ask_with_escalation", {"agencies": ["police", "health"]})
+    return instance_id
 
 
 def test_a_partner_escalates_heightened_risk_and_the_manager_gets_a_task_at_once(client):

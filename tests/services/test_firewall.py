@@ -3,10 +3,9 @@ sensitive/soft information (forms mark it "x-sensitive") never reaches anyone ou
 import json
 
 from app.extensions import db
-from app.services import deployments, users
+from app.services import users
 from app.services.transaction import unit_of_work
-from app.services import cases
-from tests.support import Api, make_people, models_dir
+from tests.support import Api, deploy_with, make_people, start_processes
 
 CANARY = "CANARY-7f3a9c-SOFT-INTEL"
 
@@ -67,17 +66,11 @@ COLLATE_FORM = {"type": "object", "properties": {"rationale": {"type": "string",
 
 
 def _deploy_and_start():
-    files = deployments.read_model_dir(models_dir())
-    files["processes/ask_agencies.bpmn"] = ASK_AGENCIES.encode()
-    files["forms/test_partner_answer.schema.json"] = json.dumps(ANSWER_FORM).encode()
-    files["forms/test_partner_answer.uischema.json"] = b"{}"
-    files["forms/test_collate.schema.json"] = json.dumps(COLLATE_FORM).encode()
-    files["forms/test_collate.uischema.json"] = b"{}"
-    deployment, _ = deployments.deploy(files, actor_name="tests")
-    with unit_of_work():
-        instance = cases.start_instance_in_transaction(
-            deployment, "ask_agencies", {"agencies": ["police", "health"], "child": {"first_name": "Ava"}}, None)
-    return instance.id
+    deployment = deploy_with("ask_agencies.bpmn", ASK_AGENCIES,
+                             {"test_partner_answer": ANSWER_FORM, "test_collate": COLLATE_FORM})
+    (instance_id,) = start_processes(deployment, "ask_agencies",
+                                     {"agencies": ["police", "health"], "child": {"first_name": "Ava"}})
+    return instance_id
 
 
 def _leaks(response) -> bool:
@@ -89,7 +82,6 @@ def test_agencies_see_only_their_own_request_and_nothing_sensitive_leaves_the_ma
     users.create_user("nurse", "a-long-password-1", ["partner"], agency="health")
     instance_id = _deploy_and_start()
     api = Api(client)
-    from tests.support import PASSWORD  # noqa: F401  (Api signs in with the shared test password)
     api.tokens["nurse"] = client.post("/api/v1/auth/token", json={"username": "nurse",
                                                                    "password": "a-long-password-1"}).json["access_token"]
 

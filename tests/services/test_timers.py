@@ -7,9 +7,8 @@ import pytest
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import TimerRecord
-from app.services import cases, deployments, history, timers
-from app.services.transaction import unit_of_work
-from tests.support import models_dir
+from app.services import cases, history, timers
+from tests.support import deploy_with, start_processes
 
 TIMER_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -38,14 +37,7 @@ TIMER_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _start(count=1):
-    files = deployments.read_model_dir(models_dir())
-    files["processes/wait_then_review.bpmn"] = TIMER_PROCESS.encode()
-    deployment, _ = deployments.deploy(files, actor_name="tests")
-    ids = []
-    with unit_of_work():
-        for _ in range(count):
-            ids.append(cases.start_instance_in_transaction(deployment, "wait_then_review", {}, None).id)
-    return ids
+    return start_processes(deploy_with("wait_then_review.bpmn", TIMER_PROCESS), "wait_then_review", {}, count)
 
 
 def _ready(instance_id):

@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.config import ROOT, TestConfig
+from app.config import TestConfig
 from app.engine.clock import CLOCK
 from app.extensions import db
 from tests.support import models_dir

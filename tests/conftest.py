@@ -47,7 +47,7 @@ def app():
             with db.engine.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}"))
         from flask_migrate import upgrade
-        upgrade()
+        upgrade(revision="heads")
     yield application
     if BACKEND == "postgresql":
         with application.app_context():

@@ -214,6 +214,33 @@ class Runtime:
             raise TaskStateError(f"the process is not waiting for {name!r} at the moment") from None
         self._advance(workflow)
 
+    def withdraw_tasks(self, workflow: BpmnWorkflow, case_data: Mapping[str, Any]) -> list[ReadyTask]:
+        """Close ready user tasks whose `withdrawWhen` now holds (e.g. a late agency's request once the
+        manager proceeds without it), completing each with its `withdrawWith` data. The diagram says
+        when and with what; the host only asks after every run. Returns the tasks withdrawn."""
+        withdrawn: list[ReadyTask] = []
+        while True:
+            for ready in self.ready_tasks(workflow, case_data):
+                task = self.find_task(workflow, ready.id)
+                properties = (task.task_spec.extensions or {}).get("properties", {}) or {}
+                condition = properties.get("withdrawWhen")
+                if not condition:
+                    continue
+                names = {**task.data, **case_data}
+                try:
+                    if not self.evaluator.evaluate(condition, names):
+                        continue
+                    data = self.evaluator.evaluate(properties["withdrawWith"], names) if properties.get("withdrawWith") else {}
+                except ExpressionError as err:
+                    raise ProcessError(f"task {ready.bpmn_id}: withdrawWhen/withdrawWith: {err}", ready.bpmn_id) from None
+                if not isinstance(data, Mapping):
+                    raise ProcessError(f"task {ready.bpmn_id}: withdrawWith must give a mapping of fields", ready.bpmn_id)
+                self.complete_task(workflow, ready.id, data)
+                withdrawn.append(ready)
+                break
+            else:
+                return withdrawn
+
     def fire_timers(self, workflow: BpmnWorkflow) -> None:
         workflow.refresh_timers()
         self._advance(workflow)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import IndexChild, IndexContact
+from app.services import partner_history
 from app.services.errors import Invalid
 from app.services.transaction import unit_of_work
 
@@ -150,6 +151,7 @@ def summarise(confirmed_matches: list | None = None, case_system_checks: list | 
         "closed_on": latest_closure[0].isoformat() if latest_closure[0] else None,
         "contacts_last_12_months": sum(1 for c in previous if year_ago <= c.received_at < received),
         "previous_contacts": [{"received_at": c.received_at.isoformat(), "outcome": c.outcome} for c in previous[:20]],
+        "previous_stage2": partner_history.earlier_sharing(c.instance_id for c in previous)[:5],
     }
 
 

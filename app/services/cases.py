@@ -61,6 +61,8 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     now = CLOCK.now()
     case_data = dict(instance.case_data or {})
     case_data.update(runtime.log.changed)
+    withdrawn = runtime.withdraw_tasks(workflow, case_data)
+    case_data.update(runtime.log.changed)
     runtime.follow_case_dates(workflow, case_data)
     instance.state = runtime.dump(workflow)
     instance.case_data = case_data
@@ -82,7 +84,10 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
                        detail={"gateway": route["name"], "to": route["to"]})
     for alert in alerts:
         history.record("alert_raised", instance_id=instance.id, actor=actor, detail=alert)
-    _sync_tasks(instance, runtime, workflow, now)
+    for task in withdrawn:
+        history.record("task_withdrawn", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id, actor=actor,
+                       detail={"role": task.role, "team": task.team, "agency": task.agency})
+    _sync_tasks(instance, runtime, workflow, now, withdrawn={t.id for t in withdrawn})
     _sync_timers(instance, waiting)
     if workflow.is_completed() and instance.status != "completed":
         instance.status = "completed"
@@ -117,7 +122,8 @@ def _sync_timers(instance: ProcessInstance, waiting: list[tuple[str, str, dateti
             row.state = "cancelled"
 
 
-def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime) -> None:
+def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime,
+                withdrawn: frozenset[str] | set[str] = frozenset()) -> None:
     existing = {t.id: t for t in db.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()}
     ready = runtime.ready_tasks(workflow, instance.case_data)
@@ -138,8 +144,8 @@ def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: date
             history.record("task_ready", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id,
                            detail={"role": task.role, "team": task.team, "agency": task.agency, "due_at": task.due_at})
         row.rag = instance.rag
-    for row in existing.values():  # no longer ready and not completed by a person: cancelled by the process
-        row.state = "cancelled"
+    for row in existing.values():  # no longer ready and not completed by a person: withdrawn or cancelled
+        row.state = "withdrawn" if row.id in withdrawn else "cancelled"
         row.completed_at = now
 
 
@@ -331,6 +337,7 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
         task.state = "completed"
         task.completed_at = now
         task.completed_by = user.id
+        task.form_data = data  # what this person answered (e.g. an agency's own earlier answer, seed §12)
         history.record("task_completed", instance_id=instance.id, actor=user, bpmn_id=task.bpmn_id, task_id=task.id,
                        detail={"title": task.title, "fields": sorted(data), "values": data})
         persist_run(instance, runtime, workflow, user, alerts)
@@ -450,7 +457,19 @@ def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dic
         "ready_tasks": [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role, "team": t.team,
                          "agency": t.agency, "due_at": t.due_at} for t in ready],
         "data": data,
+        "agency_tasks": _agency_tasks(instance.id) if access.inside_firewall(user) else [],
     }
+
+
+def _agency_tasks(instance_id: int) -> list[dict]:
+    """Every request to a partner agency with its provenance (agency, person, time), so the collation
+    shows who said what and when, and which requests were withdrawn. Inside the MASH only."""
+    rows = db.session.execute(
+        select(TaskRecord, User.display_name).outerjoin(User, User.id == TaskRecord.completed_by)
+        .where(TaskRecord.instance_id == instance_id, TaskRecord.agency.is_not(None))
+        .order_by(TaskRecord.created_at, TaskRecord.id)).all()
+    return [{"agency": t.agency, "bpmn_id": t.bpmn_id, "title": t.title, "state": t.state, "due_at": t.due_at,
+             "completed_at": t.completed_at, "completed_by": name} for t, name in rows]
 
 
 def instance_history(user: User, instance_id: int) -> list[dict]:

@@ -1,12 +1,12 @@
 """Everything the task page shows, gathered in one place so the view stays thin."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
-from app.services import access, cases, engine_host, history, worklist
+from app.services import access, cases, engine_host, history, partner_history, worklist
 from app.services.errors import Forbidden, NotFound
 from app.services.transaction import unit_of_work
 
@@ -24,6 +24,7 @@ class TaskPage:
     may_assign: bool
     claimed_by_name: str | None
     message: dict | None = None
+    earlier_answers: list[dict] = field(default_factory=list)
 
 
 def load(user: User, task_id: str) -> TaskPage:
@@ -49,6 +50,7 @@ def load(user: User, task_id: str) -> TaskPage:
         assignees=worklist.assignees(task) if may_assign else [], may_assign=may_assign,
         claimed_by_name=claimer.display_name if claimer else None,
         message=cases.task_message(task) if access.may_work(user, task) else None,
+        earlier_answers=partner_history.earlier_answers(user, task),
     )
 
 

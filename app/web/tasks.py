@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.services import cases, task_page
+from app.services import cases, partner_history, task_page
 from app.services.errors import Conflict, Invalid, ProcessFailed
 from app.web import bp, security
 from app.web.instructions import render_instructions
@@ -76,3 +76,11 @@ def send_message(task_id: str):
         return render_template("errors/409.html", message=err.message, case_id=page.task.instance_id), 409
     flash("Sent: the MASH manager has been told now. Your request stays open for your full answer.")
     return redirect(url_for("web.task", task_id=task_id))
+
+
+@bp.get("/tasks/<string:task_id>/earlier/<string:earlier_id>")
+@security.login_required
+def earlier_answer(task_id: str, earlier_id: str):
+    """A partner's own agency's earlier answer about the same child (seed §12), soft information left out."""
+    earlier = partner_history.earlier_answer(g.current_user, task_id, earlier_id)
+    return render_template("tasks/earlier_answer.html", task_id=task_id, earlier=earlier, london=london)

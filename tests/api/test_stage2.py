@@ -2,7 +2,7 @@
 escalate-now raising the RAG to RED (open partner deadlines shorten), late answers at the partner due
 time, collation, challenge loop, agreement and handover; soft information never leaves the MASH."""
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.engine.clock import CLOCK
 from app.services import timers, users
@@ -22,12 +22,19 @@ def _answer(text, sensitive=None):
     return {"agency_response": response}
 
 
+def _sign_in_partners(flow, client):
+    """API tokens are short-lived: after moving the clock, everyone signs in again."""
+    flow.api.tokens.clear()
+    for username in PARTNERS:
+        token = client.post("/api/v1/auth/token", json={"username": username, "password": PARTNER_PASSWORD})
+        flow.api.tokens[username] = token.json["access_token"]
+
+
 def _to_stage2(client):
     flow = Flow(client)
     for username, agency in PARTNERS.items():
         users.create_user(username, PARTNER_PASSWORD, ["partner"], agency=agency)
-        token = client.post("/api/v1/auth/token", json={"username": username, "password": PARTNER_PASSWORD})
-        flow.api.tokens[username] = token.json["access_token"]
+    _sign_in_partners(flow, client)
     flow.intake()
     flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "unclear"})
@@ -113,3 +120,53 @@ def test_stage2_end_to_end(client):
         assert "Two domestic call-outs" not in flow.api.get(username, f"/api/v1/instances/{flow.instance_id}").get_data(as_text=True)
     assert CANARY in flow.api.get("dm", f"/api/v1/instances/{flow.instance_id}").get_data(as_text=True)
     flow.do("daat", "handover", {"handover_accepted": True})
+
+
+def _request(flow, agencies):
+    flow.do("dm", "stage2_request", {
+        "agencies": agencies, "request_details": "Unexplained bruising; is the family known?",
+        "agency_reasons": [{"agency": a, "reason": f"{a} may hold information"} for a in agencies]})
+
+
+def test_proceeding_without_a_late_agency_withdraws_its_request(client):
+    flow = _to_stage2(client)
+    _request(flow, ["police", "health", "education"])
+    flow.do("police", "partner_answer", _answer("Two domestic call-outs this year"))
+    flow.do("nurse", "partner_answer", _answer("Health visitor: missed appointments"))
+    due = datetime.fromisoformat(flow.task("edu", "partner_answer")["due_at"])
+    CLOCK.freeze(due + timedelta(minutes=1))
+    assert timers.fire_due() >= 1
+    _sign_in_partners(flow, client)
+    # at the partner due time the decision maker is alerted and the manager decides
+    alerts = [e for e in flow.history() if e["type"] == "alert_raised"]
+    assert any(a["detail"]["role"] == "decision_maker" and "partner answers" in a["detail"]["reason"] for a in alerts)
+    flow.do("mgr", "late_answers", {"late_decision": "proceed", "late_reason": "Strategy needs to go ahead today"})
+
+    # education's request is withdrawn: gone from its inbox, recorded, and it can no longer answer
+    assert flow.ready("edu") == []
+    withdrawn = [e for e in flow.history() if e["type"] == "task_withdrawn"]
+    assert [(e["bpmn_id"], e["detail"]["agency"]) for e in withdrawn] == [("partner_answer", "education")]
+    collation = flow.task("dm", "stage2_collation")
+    responses = collation["data"]["agency_responses"]
+    assert len(responses) == 3
+    late = [r for r in responses if r.get("withdrawn")]
+    assert late == [{"agency": "education", "withdrawn": True, "withdrawn_reason": "Strategy needs to go ahead today"}]
+
+
+def test_heightened_risk_can_end_stage2_straight_to_a_strategy_discussion(client):
+    flow = _to_stage2(client)
+    _request(flow, ["police", "health"])
+    police = flow.task("police", "partner_answer")
+    sent = flow.api.post("police", f"/api/v1/tasks/{police['id']}/message",
+                         {"data": {"phoned_manager": True, "told_whom": "MASH manager on duty",
+                                   "told_at": "2026-11-24T10:05:00+00:00", "reason": "Weapon found at the address"}})
+    assert sent.status_code == 200, sent.json
+    flow.do("mgr", "heightened_risk_review", {"protective_action": "Police attending now; strategy discussion today",
+                                              "raise_rag_to_red": True, "end_stage2": True})
+    case = flow.instance()
+    assert (case["route"], case["rag"]) == ("s47_strategy", "RED")
+    # every open partner request closed with Stage 2; the DAAT receives the contact
+    assert flow.ready("police") == [] and flow.ready("nurse") == []
+    assert flow.task("daat", "handover")["bpmn_id"] == "handover"
+    routes = [e for e in flow.history() if e["type"] == "route_taken" and e["bpmn_id"] == "raise_gw"]
+    assert routes[-1]["detail"]["to"] == ["End Stage 2: strategy discussion"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,11 @@ from app.engine import dmn
 from app.engine.errors import ProcessError, TaskStateError
 from app.engine.evaluator import ExpressionError, RestrictedEvaluator
 from app.engine.loader import Bundle
+
+# SpiffWorkflow attaches whole task data (case content) to its log records whenever its loggers sit
+# below INFO, as they do by default (level NOTSET counts as 0). Pin them so no formatter can write it.
+for _name in ("spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 _WORKFLOW_CONVERTER = SERIALIZER.registry.convert_to_dict[

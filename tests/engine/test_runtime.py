@@ -146,3 +146,16 @@ def test_a_date_timer_follows_the_case_when_its_deadline_moves():
         assert {t.bpmn_id for t in runtime.ready_tasks(workflow)} == {"work", "chase"}
     finally:
         CLOCK.reset()
+
+
+def test_engine_log_records_never_carry_case_data(runtime, caplog):
+    """SpiffWorkflow attaches task data to its records below INFO; the runtime pins its loggers."""
+    import logging
+    caplog.set_level(logging.DEBUG)
+    workflow = runtime.start("p", {"child_name": "LOG-CANARY-Jamie"})
+    CLOCK.advance(timedelta(hours=5))
+    runtime.fire_timers(workflow)
+    (task,) = runtime.ready_tasks(workflow)
+    runtime.complete_task(workflow, task.id, {"values": [1, 2, 3]})
+    assert caplog.records  # Spiff did log the run
+    assert all("LOG-CANARY" not in repr(record.__dict__) for record in caplog.records)

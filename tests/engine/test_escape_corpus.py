@@ -188,10 +188,10 @@ RESOURCE_EXPRESSIONS = [
 
 @pytest.mark.parametrize("source", RESOURCE_EXPRESSIONS)
 def test_resource_exhaustion_refused_quickly(source: str) -> None:
-    started = time.monotonic()
+    """Refused by the evaluator's size and step budgets before the work is done (the budgets, not a
+    wall-clock limit, make this deterministic; timings belong in bench/, not in assertions)."""
     with pytest.raises(ExpressionError):
         EV.evaluate(source, names())
-    assert time.monotonic() - started < 2.0
 
 
 RESOURCE_SCRIPTS = [
@@ -206,10 +206,8 @@ RESOURCE_SCRIPTS = [
 
 @pytest.mark.parametrize("source", RESOURCE_SCRIPTS)
 def test_resource_exhaustion_in_scripts_refused_quickly(source: str) -> None:
-    started = time.monotonic()
     with pytest.raises(ExpressionError):
         EV.execute(source, names())
-    assert time.monotonic() - started < 5.0
 
 
 def test_method_receiver_must_be_exact_type() -> None:

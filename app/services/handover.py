@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from app.extensions import db
 from app.models import ProcessInstance, User
-from app.services import access, engine_host, forms, history
+from app.services import access, agency_answers, engine_host, forms, history
 from app.services.errors import NotFound
 from app.services.roles import TEAM_ROLES
 from app.services.transaction import unit_of_work
@@ -70,7 +70,14 @@ def package(user: User, instance_id: int) -> dict:
     sensitive = forms.sensitive_fields_of(bundle)
     data = instance.case_data or {}
     contents = access.redact({k: data[k] for k in spec["fields"] if k in data}, sensitive)
-    holders = _holders({k: data[k] for k in spec["fields"] if k in data}, sensitive, _holder_keys(bundle.forms))
+    if isinstance(contents.get("agency_responses"), list):  # each agency may have withheld parts of its answer
+        contents["agency_responses"] = agency_answers.apply_to_package(
+            contents["agency_responses"], data.get("agencies") or [], data.get(agency_answers.WITHHELD_KEY) or {})
+    source = {k: data[k] for k in spec["fields"] if k in data}
+    if isinstance(source.get("agency_responses"), list):  # name each answer's agency for "whom to ask"
+        source["agency_responses"] = agency_answers.apply_to_package(source["agency_responses"],
+                                                                     data.get("agencies") or [], {})
+    holders = _holders(source, sensitive, _holder_keys(bundle.forms))
     result = {"instance_id": instance.id, "contact_id": instance.contact_id, "package": contents,
               "sensitive_information_held": holders, "lawful_basis": spec.get("lawful_basis"),
               "purpose": spec.get("purpose")}

@@ -119,6 +119,12 @@ def test_stage2_in_the_browser_and_the_firewall_canary_crawl(site, client, caplo
     _answer(site, police, "Two domestic call-outs this year", sensitive=CANARY)
     site.open_task(nurse, "Answer the information request")
     _answer(site, nurse, "Health visitor: missed appointments")
+    site.visit(police, "/agency/answers")  # the police can still withhold part of it from the handover
+    release_database()
+    with police.expect_navigation():
+        police.locator("tbody a").first.click()
+    site.check(police, "own answer")
+    assert "What must not go to the receiving team" in police.inner_text("main")
 
     # education is late: at the partner due time the manager proceeds without it
     CLOCK.freeze(datetime.fromisoformat(due_after["edu"]) + timedelta(minutes=1))

@@ -1,0 +1,114 @@
+"""A partner agency's own answers, after it gave them: list them, and withhold parts from the handover.
+
+An agency may decide, before the handover, that part of what it told the MASH must not go on to the
+receiving team (a fact that would identify a source, say). It can only ever narrow what leaves the
+MASH, never what the MASH itself sees, and only for its own answer. Each change is recorded with the
+agency, person, time and reason; once the package has been disclosed it can no longer be changed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HistoryEvent, ProcessInstance, TaskRecord, User
+from app.services import history
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.roles import AGENCY_ROLES
+from app.services.transaction import unit_of_work
+from app.engine.clock import CLOCK
+
+WITHHELD_KEY = "handover_withheld"  # case data: {agency: {"facts": [i, ...], "fields": [name, ...]}}
+WITHHOLDABLE_FIELDS = ("analysis", "recommendation", "awaiting")
+
+
+def _own(user: User, task: TaskRecord | None) -> TaskRecord:
+    if task is None or task.agency is None:
+        raise NotFound("No such answer")
+    if not (user.roles & AGENCY_ROLES) or user.agency != task.agency:
+        with unit_of_work():
+            history.record("access_denied", instance_id=task.instance_id, actor=user,
+                           detail={"action": "open_agency_answer", "task_id": task.id})
+        raise Forbidden("This answer belongs to another agency")
+    if task.state != "completed":
+        raise NotFound("Your agency has not answered this request yet")
+    return task
+
+
+def disclosed(instance_id: int) -> bool:
+    """Whether the handover package has already left the MASH (a receiving-team read was recorded)."""
+    return db.session.execute(select(HistoryEvent.id).where(
+        HistoryEvent.instance_id == instance_id, HistoryEvent.type == "disclosed").limit(1)).first() is not None
+
+
+def my_answers(user: User) -> list[dict[str, Any]]:
+    """The user's agency's completed answers, newest first, with whether they can still be changed."""
+    if not (user.roles & AGENCY_ROLES) or not user.agency:
+        return []
+    rows = db.session.execute(select(TaskRecord).where(
+        TaskRecord.agency == user.agency, TaskRecord.state == "completed")
+        .order_by(TaskRecord.completed_at.desc()).limit(200)).scalars()
+    result = []
+    for task in rows:
+        instance = db.session.get(ProcessInstance, task.instance_id)
+        child = (instance.case_data or {}).get("child") or {}
+        result.append({"task": task, "child": f"{child.get('first_name', '')} {child.get('last_name', '')}".strip(),
+                       "open": not disclosed(task.instance_id)})
+    return result
+
+
+def answer(user: User, task_id: str) -> dict[str, Any]:
+    task = _own(user, db.session.get(TaskRecord, task_id))
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    withheld = ((instance.case_data or {}).get(WITHHELD_KEY) or {}).get(task.agency) or {"facts": [], "fields": []}
+    return {"task": task, "answer": (task.form_data or {}).get("agency_response") or {}, "withheld": withheld,
+            "open": not disclosed(task.instance_id)}
+
+
+def withhold(user: User, task_id: str, facts: list[int], fields: list[str], reason: str) -> dict[str, Any]:
+    """Set which of the agency's facts and fields stay out of the handover package (replacing the earlier choice)."""
+    task = _own(user, db.session.get(TaskRecord, task_id))
+    given = (task.form_data or {}).get("agency_response") or {}
+    errors: dict[str, list[str]] = {}
+    count = len(given.get("information") or [])
+    if any(not isinstance(i, int) or not 0 <= i < count for i in facts):
+        errors["facts"] = ["Choose facts from your answer"]
+    if any(f not in WITHHOLDABLE_FIELDS for f in fields):
+        errors["fields"] = ["Choose parts of your answer"]
+    if not (reason or "").strip():
+        errors["reason"] = ["Enter why this must not go to the receiving team"]
+    if errors:
+        raise Invalid(errors)
+    with unit_of_work():
+        instance = db.session.get(ProcessInstance, task.instance_id)
+        if disclosed(instance.id):
+            raise Conflict("The handover package has already gone to the receiving team: ask the MASH manager")
+        data = dict(instance.case_data or {})
+        withheld = dict(data.get(WITHHELD_KEY) or {})
+        withheld[task.agency] = {"facts": sorted(set(facts)), "fields": sorted(set(fields)), "by": user.username,
+                                 "at": CLOCK.now().isoformat()}
+        data[WITHHELD_KEY] = withheld
+        instance.case_data = data
+        history.record("answer_withheld_from_handover", instance_id=instance.id, actor=user, task_id=task.id,
+                       bpmn_id=task.bpmn_id, detail={"agency": task.agency, "facts": sorted(set(facts)),
+                                                     "fields": sorted(set(fields)), "reason": reason.strip()})
+    return answer(user, task_id)
+
+
+def apply_to_package(responses: list[Any], agencies: list[Any], withheld: dict[str, Any]) -> list[Any]:
+    """The agencies' answers as they may leave the MASH: what each agency withheld is left out."""
+    result = []
+    for index, response in enumerate(responses):
+        if not isinstance(response, dict):
+            result.append(response)
+            continue
+        agency = response.get("agency") or (agencies[index] if index < len(agencies) else None)
+        choice = withheld.get(agency) or {}
+        kept = {k: v for k, v in response.items() if k not in set(choice.get("fields") or [])}
+        if choice.get("facts") and isinstance(kept.get("information"), list):
+            kept["information"] = [f for i, f in enumerate(kept["information"]) if i not in set(choice["facts"])]
+        if choice.get("facts") or choice.get("fields"):
+            kept["withheld_by_agency"] = True
+        result.append({"agency": agency, **kept} if agency else kept)
+    return result

@@ -1,0 +1,61 @@
+"""An agency withholds parts of its own answer from the handover package (issue 5): the MASH still
+sees everything, the receiving team does not get what was withheld, other agencies cannot touch it,
+and once the package has gone it can no longer be changed."""
+import json
+
+from tests.api.test_stage2 import PARTNER_PASSWORD, _answer, _request, _to_stage2
+from tests.web.pages import Browser, soup
+
+
+def _through_stage2(client):
+    flow = _to_stage2(client)
+    _request(flow, ["police", "health"])
+    police_task = flow.task("police", "partner_answer")["id"]
+    flow.do("police", "partner_answer", _answer("Two domestic call-outs this year"))
+    flow.do("nurse", "partner_answer", _answer("Health visitor: missed appointments"))
+    return flow, police_task
+
+
+def _finish(flow):
+    flow.do("dm", "stage2_collation", {"revised_rag": "RED", "rag_reason": "Police information",
+                                       "recommended_outcome": "s47_strategy", "rationale": "Significant harm"})
+    flow.do("mgr", "stage2_review", {"manager_decision": "agree", "manager_comments": None})
+
+
+def test_an_agency_withholds_part_of_its_answer_from_the_handover(app, client):
+    flow, task_id = _through_stage2(client)
+    police = Browser(app, "police")
+    listing = soup(police.get("/agency/answers")).get_text(" ", strip=True)
+    assert "Not yet sent" in listing
+    url = f"/agency/answers/{task_id}"
+    page = soup(police.get(url))
+    assert "Neighbour reports shouting" in page.get_text()
+
+    refused = police.post(url, {"facts": "1", "fields": "recommendation", "reason": ""})
+    assert refused.status_code == 422
+    assert "Enter why this must not go to the receiving team" in soup(refused).get_text()
+    saved = police.post(url, {"facts": "1", "fields": "recommendation", "reason": "Protects a neighbour's identity"})
+    assert saved.status_code == 302
+
+    nurse = Browser(app)
+    nurse.sign_in("nurse", PARTNER_PASSWORD)
+    assert nurse.get(url).status_code == 403
+    assert nurse.post(url, {"facts": "0", "reason": "x"}, csrf_url="/agency/answers").status_code == 403
+
+    _finish(flow)
+    assert "Neighbour reports shouting" in json.dumps(flow.instance())  # the MASH still sees it all
+    package = flow.api.get("daat", f"/api/v1/instances/{flow.instance_id}/handover").json
+    shared = json.dumps(package)
+    police_answer = [r for r in package["package"]["agency_responses"] if r["agency"] == "police"][0]
+    assert [f["text"] for f in police_answer["information"]] == ["Two domestic call-outs this year"]
+    assert "recommendation" not in police_answer and police_answer["withheld_by_agency"] is True
+    health_answer = [r for r in package["package"]["agency_responses"] if r["agency"] == "health"][0]
+    assert health_answer["recommendation"] == "Assessment" and len(health_answer["information"]) == 2
+    events = [e for e in flow.history() if e["type"] == "answer_withheld_from_handover"]
+    assert [(e["actor"], e["detail"]["facts"], e["detail"]["fields"]) for e in events] == [
+        ("police", [1], ["recommendation"])]
+
+    # the package has gone: too late to change
+    late = police.post(url, {"facts": "0", "reason": "Second thoughts"})
+    assert late.status_code == 409
+    assert "Sent" in soup(police.get("/agency/answers")).get_text()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.engine.clock import CLOCK
 from app.extensions import db
-from app.models import HistoryEvent, User
+from app.models import HistoryEvent, HistoryHead, User
 
 
 def _digest(prev_hash: str | None, at: datetime, type_: str, actor: str | None, bpmn_id: str | None,
@@ -34,6 +34,7 @@ def record(type_: str, *, instance_id: int | None = None, actor: User | None = N
     if instance_id is not None:
         prev_hash = heads.get(instance_id)
         if prev_hash is None:
+            lock_chain(instance_id)
             prev_hash = db.session.execute(
                 select(HistoryEvent.hash).where(HistoryEvent.instance_id == instance_id)
                 .order_by(HistoryEvent.id.desc()).limit(1)
@@ -49,6 +50,13 @@ def record(type_: str, *, instance_id: int | None = None, actor: User | None = N
     if instance_id is not None:
         heads[instance_id] = event.hash
     return event
+
+
+def lock_chain(instance_id: int) -> None:
+    """Wait for other writers of this case's history (PostgreSQL row lock on its trigger-kept anchor),
+    so the event about to be written chains from the latest committed one and concurrent writers
+    (a view beside a completion) never fork the chain. SQLite serialises writers already."""
+    db.session.execute(select(HistoryHead.chain).where(HistoryHead.chain == instance_id).with_for_update())
 
 
 def for_instance(instance_id: int) -> list[HistoryEvent]:

@@ -1,0 +1,49 @@
+"""The oversight dashboard: timeliness, volumes and disputes for a chosen period, each figure as CSV."""
+from __future__ import annotations
+
+from flask import Response, g, render_template, request
+
+from app.services import oversight
+from app.services.errors import Invalid
+from app.web import bp, security
+
+OVERSIGHT_ROLES = oversight.OVERSIGHT_ROLES  # the nav flag in app/web/__init__.py reads it here
+DATE_FIELDS = tuple(f"{p}-{part}" for p in ("from", "to") for part in ("day", "month", "year"))
+
+
+def _values() -> dict[str, str]:
+    return {name: request.args.get(name, "").strip() for name in DATE_FIELDS}
+
+
+def _query(period: oversight.Period) -> dict[str, str]:
+    return {"from-day": period.start.day, "from-month": period.start.month, "from-year": period.start.year,
+            "to-day": period.end.day, "to-month": period.end.month, "to-year": period.end.year}
+
+
+@bp.get("/oversight")
+@security.login_required
+def oversight_dashboard():
+    values = _values()
+    try:
+        period = oversight.parse_period(values)
+    except Invalid as err:
+        oversight.require_access(g.current_user)
+        return render_template("oversight/dashboard.html", figures=[], period=None, values=values,
+                               errors={k: v[0] for k, v in err.errors.items()}, query={}), 422
+    figures = oversight.dashboard(g.current_user, period)
+    if not any(values.values()):
+        values = {k: str(v) for k, v in _query(period).items()}
+    return render_template("oversight/dashboard.html", figures=figures, period=period, values=values, errors={},
+                           query=_query(period), bar_width=oversight.percent_width,
+                           label=oversight.display_label)
+
+
+@bp.get("/oversight/<string:figure_id>.csv")
+@security.login_required
+def oversight_csv(figure_id: str):
+    oversight.require_access(g.current_user)
+    period = oversight.parse_period(_values())  # a bad date is refused (400 page), never swapped for another period
+    figure, text = oversight.export(g.current_user, period, figure_id)
+    name = f"mash-{figure.id}-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

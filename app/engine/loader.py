@@ -33,7 +33,7 @@ ISO_TIMER_LITERAL = re.compile(
     r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
     r"|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2}))$"
 )
-USER_TASK_EXPRESSION_PROPERTIES = ("dueAt", "team", "agency")
+USER_TASK_EXPRESSION_PROPERTIES = ("dueAt", "team", "agency", "withdrawWhen", "withdrawWith")
 
 
 @dataclass
@@ -62,6 +62,47 @@ class Bundle:
 
     def task_properties(self, bpmn_id: str) -> dict[str, str]:
         return dict(self.task_extensions(bpmn_id).get("properties", {}) or {})
+
+    def task_documentation(self, bpmn_id: str) -> str | None:
+        """The task's BPMN documentation (shown on a user task that has no form)."""
+        for spec in self._all_specs():
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) == bpmn_id and getattr(task_spec, "documentation", None):
+                    return task_spec.documentation
+        return None
+
+    def process_name(self, process_id: str) -> str:
+        spec = self.process_specs.get(process_id)
+        return (getattr(spec, "description", None) or process_id) if spec is not None else process_id
+
+    def called_process_ids(self) -> set[str]:
+        """Processes that run inside another one (call activities), never started on their own."""
+        called = set()
+        for owner, subs in self.subprocess_specs.items():
+            called |= {pid for pid in subs if pid != owner and pid in self.process_specs}
+        return called
+
+    def start_roles(self, process_id: str) -> set[str]:
+        """The roles of the first user task(s) reachable from the process's start: who may start it."""
+        spec = self.process_specs.get(process_id)
+        if spec is None:
+            return set()
+        roles, seen, queue = set(), set(), [spec.start]
+        while queue:
+            task_spec = queue.pop(0)
+            if task_spec.name in seen:
+                continue
+            seen.add(task_spec.name)
+            if getattr(task_spec, "manual", False):
+                if task_spec.lane:
+                    roles.add(task_spec.lane)
+                continue
+            queue.extend(task_spec.outputs)
+        return roles
+
+    def _all_specs(self) -> list:
+        specs = list(self.process_specs.values()) + [s for subs in self.subprocess_specs.values() for s in subs.values()]
+        return [s for s in specs if s is not None]
 
 
 def bundle_hash(files: Mapping[str, bytes]) -> str:
@@ -132,9 +173,40 @@ def _element_line(trees: Mapping[str, etree._ElementTree], bpmn_id: str) -> tupl
     return "?", None
 
 
+def _element(trees: Mapping[str, etree._ElementTree], bpmn_id: str):
+    for tree in trees.values():
+        found = tree.getroot().xpath("//*[@id=$id]", id=bpmn_id)
+        if found:
+            return found[0]
+    return None
+
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+
+def _role_from_candidate_groups(trees: Mapping[str, etree._ElementTree], task_spec, roles) -> str | None:
+    """A user task in no lane (e.g. drawn in Camunda Modeler) takes its role from
+    `camunda:candidateGroups`: the first group that is a known role id."""
+    element = _element(trees, task_spec.bpmn_id)
+    groups = (element.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "") if element is not None else ""
+    names = [g.strip() for g in groups.split(",") if g.strip()]
+    for name in names:
+        if roles is None or name in roles:
+            return name
+    return names[0] if names else None
+
+
+def _raise(err: ModelError) -> None:
+    raise err
+
+
 def build_bundle(files: Mapping[str, bytes], *, check_expression, engine_factory,
-                 known_roles: Iterable[str] | None = None) -> Bundle:
-    """Validate and parse a model set. `check_expression(source, mode)` is the evaluator's static check."""
+                 known_roles: Iterable[str] | None = None, report=None) -> Bundle:
+    """Validate and parse a model set. `check_expression(source, mode)` is the evaluator's static check.
+
+    `report(ModelError)`, when given, receives each problem found in task specs (expressions,
+    forms, lanes) and the check carries on, so a modeller sees them all; by default the first
+    problem is raised. File-level problems (XML, XSD, DMN, BPMN parse) always raise."""
     bpmn_trees: dict[str, etree._ElementTree] = {}
     decisions: dict[str, dmn.DecisionTable] = {}
     for path in sorted(files):
@@ -159,7 +231,8 @@ def build_bundle(files: Mapping[str, bytes], *, check_expression, engine_factory
         try:
             parser.add_bpmn_xml(tree, filename=path)
         except ValidationException as err:
-            raise ModelError(path, err.line_number or None, f"not valid BPMN: {err}") from None
+            raise ModelError(path, err.line_number or None, f"not valid BPMN: {err}", getattr(err, "id", None) or None,
+                             getattr(err, "name", None) or None) from None
     process_specs: dict[str, Any] = {}
     subprocess_specs: dict[str, dict[str, Any]] = {}
     try:
@@ -167,7 +240,8 @@ def build_bundle(files: Mapping[str, bytes], *, check_expression, engine_factory
             process_specs[process_id] = parser.get_spec(process_id)
             subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
     except ValidationException as err:
-        raise ModelError(err.file_name or "?", err.line_number or None, str(err), getattr(err, "id", None)) from None
+        raise ModelError(err.file_name or "?", err.line_number or None, str(err), getattr(err, "id", None),
+                         getattr(err, "name", None) or None) from None
 
     roles = set(known_roles) if known_roles is not None else None
     seen: set[int] = set()
@@ -176,14 +250,19 @@ def build_bundle(files: Mapping[str, bytes], *, check_expression, engine_factory
             continue
         seen.add(id(spec))
         for task_spec in spec.task_specs.values():
-            _check_task_spec(task_spec, bpmn_trees, forms, check_expression, roles)
+            _check_task_spec(task_spec, bpmn_trees, forms, check_expression, roles, report or _raise)
     return Bundle(bundle_hash(files), process_specs, subprocess_specs, decisions, forms, dict(files))
 
 
-def _check_task_spec(task_spec, trees, forms, check_expression, roles) -> None:
+def _check_task_spec(task_spec, trees, forms, check_expression, roles, report=_raise) -> None:
     bpmn_id = getattr(task_spec, "bpmn_id", None)
     if bpmn_id is None:
         return
+    name = getattr(task_spec, "bpmn_name", None)
+
+    def fail(message: str) -> None:
+        path, line = _element_line(trees, bpmn_id)
+        report(ModelError(path, line, message, bpmn_id, name))
 
     def check(source: str | None, mode: str, what: str) -> None:
         if not source:
@@ -191,8 +270,7 @@ def _check_task_spec(task_spec, trees, forms, check_expression, roles) -> None:
         try:
             check_expression(source, mode)
         except ExpressionError as err:
-            path, line = _element_line(trees, bpmn_id)
-            raise ModelError(path, line, f"{what}: {err}", bpmn_id) from None
+            fail(f"{what}: {err}")
 
     check(getattr(task_spec, "script", None), "exec", "script")
     check(getattr(task_spec, "prescript", None), "exec", "pre-script")
@@ -212,17 +290,150 @@ def _check_task_spec(task_spec, trees, forms, check_expression, roles) -> None:
     if getattr(task_spec, "manual", False):
         extensions = getattr(task_spec, "extensions", {}) or {}
         properties = extensions.get("properties", {}) or {}
-        for name in USER_TASK_EXPRESSION_PROPERTIES:
-            check(properties.get(name), "eval", f"user task property {name}")
-        for name in ("formJsonSchemaFilename", "formUiSchemaFilename"):
-            form = properties.get(name)
-            if not form:
-                path, line = _element_line(trees, bpmn_id)
-                raise ModelError(path, line, f"user task has no {name} property", bpmn_id)
-            if form not in forms:
-                path, line = _element_line(trees, bpmn_id)
-                raise ModelError(path, line, f"form file forms/{form} is not in the deployment", bpmn_id)
+        for prop in USER_TASK_EXPRESSION_PROPERTIES:
+            check(properties.get(prop), "eval", f"user task property {prop}")
+        # A user task without a form is allowed: its page shows the documentation and a Complete button.
+        for prop in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+            form = properties.get(prop)
+            if form and form not in forms:
+                fail(f"the form file forms/{form} ({prop}) does not exist: add it or correct the name")
+        if task_spec.lane is None:
+            task_spec.lane = _role_from_candidate_groups(trees, task_spec, roles)
         lane = task_spec.lane
         if roles is not None and lane not in roles:
-            path, line = _element_line(trees, bpmn_id)
-            raise ModelError(path, line, f"user task lane {lane!r} is not a role id ({', '.join(sorted(roles))})", bpmn_id)
+            if lane is None:
+                fail("the user task is in no lane, so nobody could work on it: put it in a lane named after a role id "
+                     f"({', '.join(sorted(roles))})")
+            else:
+                fail(f"the lane {lane!r} is not a role id: name the lane after one of {', '.join(sorted(roles))}")
+
+
+# --------------------------------------------------------------------------- whole-set validation
+
+MODEL_PATH = re.compile(
+    r"^(processes/[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\.bpmn"
+    r"|dmn/[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\.(dmn|tests\.json)"
+    r"|forms/[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\.json)$"
+)
+
+
+def model_path_problem(path: str) -> str | None:
+    """Why a path cannot hold a model file, or None when it can."""
+    if ".." in path or not MODEL_PATH.match(path):
+        return ("model files are processes/<name>.bpmn, dmn/<decision>.dmn, dmn/<decision>.tests.json or "
+                "forms/<name>.json (letters, digits, _ . -)")
+    return None
+
+
+def check_model_set(files: Mapping[str, bytes], *, check_expression, engine_factory, evaluate,
+                    known_roles: Iterable[str] | None = None, start_data: Iterable[str] = ()):
+    """Every check a deployment makes, collecting problems instead of stopping at the first.
+
+    Returns (bundle or None, problems). The bundle is None when any problem is an error.
+    Checks: names and sizes, hardened XML parse, BPMN/DMN XSD, DMN tables (FEEL, expressions),
+    forms (JSON, JSON Schema), bpmnlint's recommended rules, SpiffWorkflow parse, every
+    expression and script through the evaluator's static check, lanes → roles, forms referenced
+    exist, called decisions exist with their inputs provided, DMN table tests pass.
+    """
+    from app.engine import lint
+    from app.engine.errors import Problem
+    from app.engine.xml import MAX_MODEL_BYTES
+
+    problems: list[Problem] = []
+
+    def add(err: ModelError, rule: str) -> None:
+        problem = err.problem()
+        problems.append(Problem(problem.file, problem.element_id, problem.element_name, problem.line,
+                                problem.message, "error", rule))
+
+    usable: dict[str, bytes] = {}
+    for path in sorted(files):
+        reason = model_path_problem(path)
+        if reason:
+            problems.append(Problem(path, None, None, None, reason, "error", "path"))
+        elif len(files[path]) > MAX_MODEL_BYTES:
+            problems.append(Problem(path, None, None, None, f"file is larger than {MAX_MODEL_BYTES // 1024} KB",
+                                    "error", "size"))
+        else:
+            usable[path] = files[path]
+
+    trees: dict[str, etree._ElementTree] = {}
+    decisions: dict[str, dmn.DecisionTable] = {}
+    for path, content in usable.items():
+        if path.endswith(".bpmn"):
+            try:
+                tree = parse_model_xml(content, path)
+            except ModelError as err:
+                add(err, "xml")
+                continue
+            try:
+                VALIDATOR.validate(tree.getroot(), path)
+            except ValidationException as err:
+                line = err.line_number or None
+                at = next((el for el in tree.getroot().iter() if el.sourceline == line and el.get("id")), None)
+                problems.append(Problem(path, at.get("id") if at is not None else None,
+                                        at.get("name") if at is not None else None, line, f"not valid BPMN: {err}",
+                                        "error", "xsd"))
+                continue
+            trees[path] = tree
+        elif path.endswith(".dmn"):
+            try:
+                tree = parse_model_xml(content, path)
+                _validate_dmn(tree, path)
+            except ModelError as err:
+                add(err, "xml" if "XML" in err.message or "DOCTYPE" in err.message else "xsd")
+                continue
+            try:
+                table = dmn.parse_decision(tree.getroot())
+                dmn.check_decision(table, lambda src: check_expression(src, "eval"))
+            except (dmn.DecisionError, FeelSyntaxError, ExpressionError) as err:
+                line = getattr(err, "lineno", None) or getattr(err, "line", None)
+                for message in getattr(err, "problems", None) or [str(err)]:
+                    problems.append(Problem(path, getattr(err, "decision_id", None) or getattr(err, "rule_id", None),
+                                            None, line, message, "error", "decision"))
+                continue
+            if table.decision_id in decisions:
+                problems.append(Problem(path, table.decision_id, table.decision_name, tree.getroot().sourceline,
+                                        f"decision id {table.decision_id!r} is in two files", "error", "decision"))
+            decisions[table.decision_id] = table
+        elif path.startswith("forms/"):
+            try:
+                _load_forms({path: content})
+            except ModelError as err:
+                add(err, "form")
+    forms: dict[str, dict] = {}
+    for path, content in usable.items():
+        if path.startswith("forms/"):
+            try:
+                forms.update(_load_forms({path: content}))
+            except ModelError:
+                pass
+
+    for path, tree in trees.items():
+        problems.extend(lint.lint_bpmn(path, tree))
+    problems.extend(lint.decision_inputs(trees, decisions, forms, start_data))
+    for path, content in usable.items():
+        if path.endswith(".tests.json") and f"dmn/{path[4:].removesuffix('.tests.json')}.dmn" in usable:
+            problems.extend(lint.run_decision_tests(path, content, decisions, evaluate))
+
+    bundle = None
+    file_level = {"path", "size", "xml", "xsd", "form"}
+    if not any(p.severity == "error" and p.rule in file_level for p in problems):
+        missing_decisions = any(p.rule == "decision" and "does not exist" in p.message for p in problems)
+        try:
+            bundle = build_bundle(usable, check_expression=check_expression, engine_factory=engine_factory,
+                                  known_roles=known_roles, report=lambda err: add(err, _rule_of(err.message)))
+        except ModelError as err:
+            if not (missing_decisions and "no DMN decision" in err.message):
+                add(err, "bpmn")
+    if any(p.severity == "error" for p in problems):
+        bundle = None
+    return bundle, problems
+
+
+def _rule_of(message: str) -> str:
+    if message.startswith(("the lane", "the user task is in no lane")):
+        return "lane"
+    if message.startswith("the form file"):
+        return "form"
+    return "expression"

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from sqlalchemy import func, select
 
 from app.engine.errors import ModelError
 from app.extensions import db
 from app.models import Deployment, DeploymentFile, ModelFile, User
-from app.services import engine_host, history
+from app.services import engine_host, history, model_checks
 from app.services.errors import Invalid
 from app.services.transaction import unit_of_work
 
@@ -32,8 +32,11 @@ def latest() -> Deployment | None:
 
 
 def deploy(files: Mapping[str, bytes], *, actor: User | None = None, actor_name: str | None = None,
-           note: str | None = None) -> tuple[Deployment, bool]:
-    """Returns (deployment, created). Refuses, changing nothing, if any file is invalid."""
+           note: str | None = None, on_deployed: Callable[[Deployment], None] | None = None,
+           ) -> tuple[Deployment, bool]:
+    """Returns (deployment, created). Refuses, changing nothing, if any file is invalid (every check
+    in app.services.model_checks). `on_deployed(deployment)` runs inside the same transaction."""
+    model_checks.refuse_if_invalid(files)
     try:
         bundle = engine_host.compile_bundle(files)
     except ModelError as err:
@@ -58,5 +61,7 @@ def deploy(files: Mapping[str, bytes], *, actor: User | None = None, actor_name:
             db.session.add(DeploymentFile(deployment_id=deployment.id, path=path, model_file_id=stored.id))
         history.record("deployed", actor=actor, detail={"version": version, "bundle_hash": bundle.bundle_hash,
                                                          "files": sorted(files), "note": note})
+        if on_deployed is not None:
+            on_deployed(deployment)
     engine_host.remember(deployment.id, bundle)
     return deployment, True

@@ -1,0 +1,172 @@
+"""Deploy models from outside the browser, with the same checks and the two-person rule.
+
+POST /api/v1/deployments — multipart files (each part's file name, or field name, is its path,
+e.g. `processes/leaflet.bpmn`; a bare name goes to its folder by extension) or JSON
+`{path: content}` / `{"files": {path: content}, "note": "...", "replace": false}`. Valid → 201,
+a draft awaiting approval (uploaded files added to the newest version's, or instead of them with
+`replace`); invalid → 422 with every problem (file, element id and name, line, message). A
+different service manager approves it: POST /api/v1/deployments/drafts/{id}/approve → 201, the
+new version. GET /api/v1/deployments lists versions with hash, publisher, approver and diff.
+"""
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.api.auth_helpers import login_required
+from app.services import drafts, model_checks
+from app.services.errors import Forbidden, Invalid
+
+blp = Blueprint("deployments", __name__, url_prefix="/api/v1/deployments",
+                description="Deployed versions of the models; deploy and approve")
+READ_ROLES = frozenset({"service_manager", "auditor", "admin"})
+FOLDER_BY_SUFFIX = ((".tests.json", "dmn"), (".bpmn", "processes"), (".dmn", "dmn"), (".json", "forms"))
+
+
+class ProblemSchema(Schema):
+    file = fields.String()
+    element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+    message = fields.String()
+    severity = fields.String()
+    rule = fields.String()
+
+
+class DeploymentSchema(Schema):
+    version = fields.Integer()
+    bundle_hash = fields.String()
+    created_at = fields.AwareDateTime()
+    created_by = fields.String()
+    note = fields.String(allow_none=True)
+    publisher = fields.String(allow_none=True)
+    approver = fields.String(allow_none=True)
+    approved_at = fields.AwareDateTime(allow_none=True)
+    draft_id = fields.Integer(allow_none=True)
+    diff = fields.List(fields.String())
+    files = fields.List(fields.String())
+
+
+class DraftSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    lock_version = fields.Integer()
+    base_version = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    created_by = fields.String(allow_none=True)
+    submitted_by = fields.String(allow_none=True)
+    reviewed_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    review_note = fields.String(allow_none=True)
+    content_hash = fields.String(allow_none=True)
+    files = fields.List(fields.String())
+    diff = fields.List(fields.String())
+    problems = fields.List(fields.Nested(ProblemSchema))
+
+
+class ReviewSchema(Schema):
+    note = fields.String(load_default=None, allow_none=True)
+
+
+def _require(roles) -> None:
+    if not g.user.roles & roles:
+        raise Forbidden("Only a service manager can do this")
+
+
+def _path_for(name: str, field_name: str) -> str:
+    for candidate in (name, field_name):
+        if candidate and "/" in candidate:
+            return candidate
+    for suffix, folder in FOLDER_BY_SUFFIX:
+        if name.endswith(suffix):
+            return f"{folder}/{name}"
+    return name
+
+
+def _uploaded() -> tuple[dict[str, bytes], str | None, bool]:
+    if request.files:
+        files = {}
+        for field_name, storage in request.files.items(multi=True):
+            files[_path_for(storage.filename or field_name, field_name)] = storage.read(model_checks_limit() + 1)
+        return files, request.form.get("note"), request.form.get("replace") in ("1", "true", "yes")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid({"files": ["Send multipart files or a JSON object {path: content}"]})
+    note, replace = None, False
+    if isinstance(body.get("files"), dict):
+        note, replace = body.get("note"), bool(body.get("replace"))
+        body = body["files"]
+    files = {}
+    for path, content in body.items():
+        if not isinstance(content, str):
+            raise Invalid({path: ["The content must be the file's text"]})
+        files[path] = content.encode()
+    return files, note, replace
+
+
+def model_checks_limit() -> int:
+    return model_checks.MAX_MODEL_BYTES
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, DeploymentSchema(many=True))
+@login_required
+def list_deployments():
+    """Every deployed version, newest first: hash, publisher, approver, time, diff summary."""
+    _require(READ_ROLES)
+    return drafts.publications()
+
+
+@blp.route("", methods=["POST"])
+@blp.response(201, DraftSchema)
+@blp.alt_response(422, description="Every problem: details.problems = [{file, element_id, element_name, line, message}]")
+@login_required
+def deploy():
+    """Validate and submit models for approval by a different service manager."""
+    _require(drafts.MANAGER_ROLES)
+    files, note, replace = _uploaded()
+    if not files:
+        raise Invalid({"files": ["No files were sent"]})
+    draft = drafts.propose(g.user, files, note, replace=replace)
+    return drafts.describe(draft)
+
+
+@blp.route("/validate", methods=["POST"])
+@blp.response(200, ProblemSchema(many=True))
+@login_required
+def validate():
+    """Check models without deploying anything: every problem (errors and warnings)."""
+    _require(drafts.MANAGER_ROLES)
+    files, _, replace = _uploaded()
+    from app.services import deployments as deployed
+    latest = deployed.latest()
+    merged = {} if replace or latest is None else {f.path: f.model_file.content for f in latest.files}
+    merged.update(files)
+    return [p.as_dict() for p in model_checks.problems(merged)]
+
+
+@blp.route("/drafts/<int:draft_id>", methods=["GET"])
+@blp.response(200, DraftSchema)
+@login_required
+def get_draft(draft_id):
+    _require(drafts.MANAGER_ROLES)
+    return drafts.describe(drafts.get(draft_id))
+
+
+@blp.route("/drafts/<int:draft_id>/approve", methods=["POST"])
+@blp.arguments(ReviewSchema)
+@blp.response(201, DeploymentSchema)
+@login_required
+def approve(body, draft_id):
+    """A different service manager approves: the draft becomes the newest version."""
+    deployment = drafts.approve(draft_id, g.user, body.get("note"))
+    return next(p for p in drafts.publications() if p["version"] == deployment.version)
+
+
+@blp.route("/drafts/<int:draft_id>/reject", methods=["POST"])
+@blp.arguments(ReviewSchema)
+@blp.response(200, DraftSchema)
+@login_required
+def reject(body, draft_id):
+    return drafts.describe(drafts.reject(draft_id, g.user, body.get("note")))

@@ -1,0 +1,351 @@
+"""Static checks on parsed model files that SpiffWorkflow does not make.
+
+- `lint_bpmn`: a Python port of the bpmnlint "recommended" rules that matter for an executable
+  model: label-required, no-disconnected, start-event-required, end-event-required,
+  no-implicit-split, conditional-flows, fake-join, no-duplicate-sequence-flows. Rule names and
+  meanings follow bpmnlint so modellers who know bpmn-js recognise them.
+- `decision_inputs`: every business rule task calls a decision that exists, and the data each
+  input expression reads is provided by something in the process (a form field, a script
+  assignment, a service task result, another decision's output, a message variable, a
+  multi-instance output, the host's start data) — a reasonable static check, not a proof.
+- `run_decision_tests`: `dmn/<decision>.tests.json` = [{"inputs": {...}, "expected": {...}}],
+  each example run through the table; a failing example is reported like any other problem.
+
+Everything here reads lxml trees that the hardened parser produced; nothing executes model code
+except DMN tests, which run through the caller's restricted evaluator.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any, Callable, Iterable, Mapping
+
+from lxml import etree
+
+from app.engine import dmn
+from app.engine.errors import Problem
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
+
+FLOW_NODE_TAGS = {
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask", "receiveTask",
+    "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent", "endEvent",
+    "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway",
+    "parallelGateway", "eventBasedGateway", "complexGateway",
+}
+GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
+CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
+
+# Severity per rule, as bpmnlint's recommended configuration, except label-required: a missing
+# label does not stop a process running, so it is shown but does not refuse a deployment.
+SEVERITY = {
+    "label-required": "warning",
+    "no-disconnected": "error",
+    "start-event-required": "error",
+    "end-event-required": "error",
+    "no-implicit-split": "error",
+    "conditional-flows": "error",
+    "fake-join": "warning",
+    "no-duplicate-sequence-flows": "error",
+}
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def _children(container: etree._Element, tags: set[str] | None = None) -> list[etree._Element]:
+    return [c for c in container if isinstance(c.tag, str) and etree.QName(c).namespace == BPMN
+            and (tags is None or _local(c) in tags)]
+
+
+class _Report:
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def __call__(self, rule: str, el: etree._Element, message: str) -> None:
+        self.problems.append(Problem(self.path, el.get("id"), el.get("name") or None, el.sourceline, message,
+                                     SEVERITY[rule], rule))
+
+
+def lint_bpmn(path: str, tree: etree._ElementTree) -> list[Problem]:
+    """bpmnlint's recommended rules (those that matter for execution) over one BPMN file."""
+    report = _Report(path)
+    root = tree.getroot()
+    for participant in root.iter(f"{{{BPMN}}}participant"):
+        if not (participant.get("name") or "").strip():
+            report("label-required", participant, "the pool has no name: give it one")
+    for lane in root.iter(f"{{{BPMN}}}lane"):
+        if not (lane.get("name") or "").strip():
+            report("label-required", lane, "the lane has no name: name it after the role that works its tasks")
+    for process in root.iter(f"{{{BPMN}}}process"):
+        _lint_container(process, report)
+    return report.problems
+
+
+def _lint_container(container: etree._Element, report: _Report) -> None:
+    kind = _local(container)
+    nodes = _children(container, FLOW_NODE_TAGS)
+    flows = _children(container, {"sequenceFlow"})
+    by_id = {n.get("id"): n for n in nodes}
+    incoming: dict[str, list[etree._Element]] = {n.get("id"): [] for n in nodes}
+    outgoing: dict[str, list[etree._Element]] = {n.get("id"): [] for n in nodes}
+    for flow in flows:
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source in outgoing:
+            outgoing[source].append(flow)
+        if target in incoming:
+            incoming[target].append(flow)
+    event_sub = container.get("triggeredByEvent") == "true"
+    what = "sub-process" if kind != "process" else "process"
+
+    if kind != "adHocSubProcess":
+        if not any(_local(n) == "startEvent" for n in nodes):
+            report("start-event-required", container, f"the {what} has no start event: add one")
+        if not any(_local(n) == "endEvent" for n in nodes):
+            report("end-event-required", container, f"the {what} has no end event: add one")
+
+    # no-duplicate-sequence-flows: the same source, target and condition twice
+    seen: dict[tuple, etree._Element] = {}
+    for flow in flows:
+        condition = flow.find(f"{{{BPMN}}}conditionExpression")
+        key = (flow.get("sourceRef"), flow.get("targetRef"), (condition.text or "").strip() if condition is not None else None)
+        if key in seen:
+            report("no-duplicate-sequence-flows", flow,
+                   f"this sequence flow duplicates {seen[key].get('id')} (same source, target and condition): remove one")
+        else:
+            seen[key] = flow
+
+    for node in nodes:
+        node_id = node.get("id")
+        tag = _local(node)
+        ins, outs = incoming[node_id], outgoing[node_id]
+        forking = len(outs) > 1
+        default = node.get("default")
+
+        # label-required (bpmnlint: every flow node, except parallel/event-based gateways, joins and boundary events)
+        needs_label = not (tag in {"parallelGateway", "eventBasedGateway", "boundaryEvent"}
+                           or (tag in GATEWAYS and not forking))
+        if needs_label and not (node.get("name") or "").strip():
+            report("label-required", node, "the element has no label: give it a name people will understand")
+
+        # no-disconnected
+        compensation = node.get("isForCompensation") == "true"
+        if (not ins and not outs and tag != "boundaryEvent" and not compensation
+                and not (tag == "subProcess" and node.get("triggeredByEvent") == "true")
+                and kind != "adHocSubProcess" and not (event_sub and tag in {"startEvent", "endEvent"})):
+            report("no-disconnected", node, "the element is not connected to anything: connect it or remove it")
+
+        # no-implicit-split: a non-gateway with several unconditional outgoing flows
+        if tag not in GATEWAYS:
+            plain = [f for f in outs if f.find(f"{{{BPMN}}}conditionExpression") is None and f.get("id") != default]
+            if len(plain) > 1:
+                report("no-implicit-split", node,
+                       "the flow splits here without a gateway: use a parallel or exclusive gateway to split")
+
+        # conditional-flows: every flow out of a forking exclusive/inclusive gateway (or a node with
+        # any conditional outgoing flow) needs a condition, unless it is the default flow
+        conditional_node = (tag in {"exclusiveGateway", "inclusiveGateway"} and forking) or (
+            tag not in GATEWAYS and any(f.find(f"{{{BPMN}}}conditionExpression") is not None for f in outs))
+        if conditional_node:
+            for flow in outs:
+                if flow.find(f"{{{BPMN}}}conditionExpression") is None and flow.get("id") != default:
+                    report("conditional-flows", flow,
+                           f"the sequence flow from {node.get('name') or node_id} has no condition: add one or make it "
+                           "the gateway's default flow")
+
+        # fake-join: a non-gateway with several incoming flows
+        if tag not in GATEWAYS and len(ins) > 1:
+            report("fake-join", node, "several flows come in without a joining gateway: use a gateway to join them")
+
+        if tag in CONTAINERS:
+            _lint_container(node, report)
+
+    for flow in flows:
+        for end in ("sourceRef", "targetRef"):
+            if flow.get(end) not in by_id:
+                report("no-disconnected", flow, f"the sequence flow's {end[:-3]} {flow.get(end)!r} is not in this {what}")
+
+
+# --------------------------------------------------------------------------- decision inputs
+
+_NOT_DATA = {"true", "false", "null", "None", "True", "False"}
+
+
+def _read_names(source: str) -> set[str]:
+    """Data names an expression reads (free names that are not functions called)."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - called - bound - _NOT_DATA
+
+
+def _assigned_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _form_fields(schema: Any) -> set[str]:
+    fields: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            fields.update((node.get("properties") or {}).keys())
+            for key in ("allOf", "anyOf", "oneOf"):
+                for sub in node.get(key) or []:
+                    walk(sub)
+            for key in ("if", "then", "else"):
+                if isinstance(node.get(key), dict):
+                    walk(node[key])
+    walk(schema)
+    return fields
+
+
+def _provided_by(process: etree._Element, forms: Mapping[str, Any],
+                 decisions: Mapping[str, "dmn.DecisionTable"]) -> tuple[set[str], set[str]]:
+    """(names the process's own elements provide, ids of processes it calls)."""
+    names: set[str] = set()
+    called: set[str] = set()
+    for el in process.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = etree.QName(el).localname
+        namespace = etree.QName(el).namespace
+        if namespace == BPMN and tag in {"script"}:
+            names |= _assigned_names(el.text or "")
+        elif namespace == SPIFF and tag in {"preScript", "postScript"}:
+            names |= _assigned_names(el.text or "")
+        elif namespace == SPIFF and tag == "serviceTaskOperator" and el.get("resultVariable"):
+            names.add(el.get("resultVariable"))
+        elif namespace == SPIFF and tag in {"messageVariable", "variableName"} and el.text:
+            names.add(el.text.strip())
+        elif namespace == SPIFF and tag == "property" and el.get("name") in ("formJsonSchemaFilename", "messageForm"):
+            names |= _form_fields(forms.get(el.get("value") or "", {}))
+        elif namespace == SPIFF and tag == "calledDecisionId" and el.text:
+            table = decisions.get(el.text.strip())
+            if table is not None:
+                names |= {o.name for o in table.outputs}
+        elif namespace == BPMN and tag in {"loopDataOutputRef", "outputDataItem", "loopDataInputRef", "inputDataItem"}:
+            names.add((el.text or el.get("name") or el.get("id") or "").strip())
+        elif namespace == BPMN and tag in {"dataObject", "dataObjectReference"}:
+            names.add(el.get("id") or "")
+        elif namespace == BPMN and tag == "callActivity" and el.get("calledElement"):
+            called.add(el.get("calledElement"))
+        elif namespace == BPMN and tag == "userTask" and el.get(f"{{{CAMUNDA}}}formKey"):
+            pass
+    names.discard("")
+    return names, called
+
+
+def decision_inputs(trees: Mapping[str, etree._ElementTree], decisions: Mapping[str, "dmn.DecisionTable"],
+                    forms: Mapping[str, Any], start_data: Iterable[str]) -> list[Problem]:
+    """Every called decision exists, and every name its input expressions read is provided in the
+    process, a process it calls or one that calls it, or by the host's start data."""
+    problems: list[Problem] = []
+    processes: dict[str, tuple[str, etree._Element]] = {}
+    for path, tree in trees.items():
+        for process in tree.getroot().iter(f"{{{BPMN}}}process"):
+            processes[process.get("id")] = (path, process)
+    provided: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    for pid, (_, process) in processes.items():
+        provided[pid], calls[pid] = _provided_by(process, forms, decisions)
+    callers: dict[str, set[str]] = {pid: set() for pid in processes}
+    for pid, callees in calls.items():
+        for callee in callees:
+            callers.setdefault(callee, set()).add(pid)
+
+    def related(pid: str) -> set[str]:
+        seen, stack = set(), [pid]
+        while stack:  # callees and callers, transitively (call activities share data both ways)
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(calls.get(current, set()) | callers.get(current, set()))
+        return seen
+
+    start = set(start_data)
+    for pid, (path, process) in processes.items():
+        available = set(start)
+        for other in related(pid):
+            available |= provided.get(other, set())
+        for task in process.iter(f"{{{BPMN}}}businessRuleTask"):
+            ref = task.find(".//spiffworkflow:calledDecisionId", NS)
+            decision_id = (ref.text or "").strip() if ref is not None else (task.get(f"{{{CAMUNDA}}}decisionRef") or "")
+            if not decision_id:
+                problems.append(Problem(path, task.get("id"), task.get("name"), task.sourceline,
+                                        "the business rule task calls no decision: set its called decision id",
+                                        "error", "decision"))
+                continue
+            table = decisions.get(decision_id)
+            if table is None:
+                problems.append(Problem(path, task.get("id"), task.get("name"), task.sourceline,
+                                        f"the decision {decision_id!r} does not exist: add dmn/{decision_id}.dmn or "
+                                        f"correct the id ({', '.join(sorted(decisions)) or 'none deployed'})",
+                                        "error", "decision"))
+                continue
+            missing = sorted({n for inp in table.inputs for n in _read_names(inp.expression)} - available)
+            if missing:
+                problems.append(Problem(path, task.get("id"), task.get("name"), task.sourceline,
+                                        f"the decision {decision_id!r} reads {', '.join(missing)}, but nothing before it "
+                                        "provides that (no form field, script, service result or decision output)",
+                                        "error", "decision"))
+    return problems
+
+
+# --------------------------------------------------------------------------- DMN table tests
+
+def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.DecisionTable"],
+                       evaluate: Callable[[str, Mapping[str, Any]], Any]) -> list[Problem]:
+    """Run `dmn/<decision>.tests.json` against its table; one problem per failing example."""
+    decision_id = path.rsplit("/", 1)[-1].removesuffix(".tests.json")
+
+    def problem(message: str, line: int | None = None) -> Problem:
+        return Problem(path, decision_id, None, line, message, "error", "dmn-test")
+
+    table = decisions.get(decision_id)
+    if table is None:
+        return [problem(f"there is no decision {decision_id!r} to test: the file must be named after a decision id")]
+    try:
+        examples = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as err:
+        return [problem(f"not valid JSON: {err}", getattr(err, "lineno", None))]
+    if not isinstance(examples, list):
+        return [problem("the tests must be a list of {\"inputs\": {...}, \"expected\": {...}} examples")]
+    problems = []
+    for number, example in enumerate(examples, start=1):
+        if not isinstance(example, dict) or not isinstance(example.get("inputs"), dict) \
+                or not isinstance(example.get("expected"), dict):
+            problems.append(problem(f"example {number} needs \"inputs\" and \"expected\" objects"))
+            continue
+        label = example.get("name") or f"example {number}"
+        try:
+            result = dmn.evaluate_decision(table, example["inputs"], evaluate)
+        except Exception as err:  # a DecisionError or an expression error, said plainly
+            problems.append(problem(f"{label}: the table could not decide: {err}"))
+            continue
+        wrong = {k: v for k, v in example["expected"].items() if result.outputs.get(k, _MISSING) != v}
+        if wrong:
+            got = ", ".join(f"{k} = {json.dumps(result.outputs.get(k))} (expected {json.dumps(v)})" for k, v in wrong.items())
+            problems.append(Problem(path, decision_id, table.decision_name, None,
+                                    f"{label} failed: {got}; rule(s) matched: {', '.join(result.matched_rule_ids)}",
+                                    "error", "dmn-test"))
+    return problems
+
+
+_MISSING = object()

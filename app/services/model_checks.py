@@ -1,0 +1,71 @@
+"""The one validation every deploy path runs (drafts, `mash deploy`, POST /api/v1/deployments).
+
+`problems(files)` returns every problem at once (errors refuse, warnings are shown);
+`refuse_if_invalid(files)` raises Invalid (422) with them. Results are cached per content hash,
+so validating an unchanged model set again costs nothing.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from app.engine.errors import Problem
+from app.engine.loader import bundle_hash, check_model_set, model_path_problem
+from app.engine.runtime import FeelDecisionEngine
+from app.engine.xml import MAX_MODEL_BYTES  # noqa: F401  (the size limit, for the API)
+from app.services import engine_host
+from app.services.errors import Invalid
+from app.services.roles import ROLES
+
+# Data the host puts into a process when it starts one (contacts, disputes, the generic start):
+# decision inputs may read these without a task providing them first.
+HOST_START_DATA = (
+    "instance_id", "contact_id", "received_at", "channel", "referrer", "child", "adults", "summary",
+    "request_type", "information_only", "red_criteria", "manager_attention_criteria", "consent",
+    "case_instance_id", "started_by",
+)
+
+_cache: dict[str, list[Problem]] = {}
+
+
+def problems(files: Mapping[str, bytes]) -> list[Problem]:
+    digest = bundle_hash(files)
+    found = _cache.get(digest)
+    if found is None:
+        ev = engine_host.evaluator()
+        _, found = check_model_set(files, check_expression=ev.check, engine_factory=FeelDecisionEngine,
+                                   evaluate=ev.evaluate, known_roles=ROLES, start_data=HOST_START_DATA)
+        if len(_cache) > 64:
+            _cache.clear()
+        _cache[digest] = found
+    return list(found)
+
+
+def errors_of(found: list[Problem]) -> list[Problem]:
+    return [p for p in found if p.severity == "error"]
+
+
+def as_field_errors(found: list[Problem]) -> dict[str, list[str]]:
+    """{file: ["line N: message (element)"]} — the shape Invalid and the CLI have always used."""
+    errors: dict[str, list[str]] = {}
+    for p in errors_of(found):
+        element = f" ({p.element_name or p.element_id})" if (p.element_name or p.element_id) else ""
+        errors.setdefault(p.file, []).append(f"line {p.line}: {p.message}{element}" if p.line else f"{p.message}{element}")
+    return errors
+
+
+def refuse_if_invalid(files: Mapping[str, bytes]) -> list[Problem]:
+    """Raise Invalid (nothing deployed) when any error is found; return the warnings otherwise."""
+    if not files:
+        raise Invalid({"files": ["there are no model files"]}, message="There are no model files to deploy")
+    found = problems(files)
+    bad = errors_of(found)
+    if bad:
+        err = Invalid(as_field_errors(found), message=f"{len(bad)} problem{'s' if len(bad) != 1 else ''} in the models: "
+                                                        f"{bad[0]}")
+        err.details["problems"] = [p.as_dict() for p in found]
+        raise err
+    return found
+
+
+def path_problem(path: str) -> str | None:
+    return model_path_problem(path)

@@ -36,6 +36,7 @@ DEMO_USERS = {
     "da_screener": (["receiving_team"], None, "domestic_abuse_screening"),
     "daat_manager": (["receiving_team_manager"], None, "daat"),
     "service_manager": (["service_manager"], None, None),
+    "service_manager2": (["service_manager"], None, None),  # publishing needs a second service manager
     "fr_service_manager": (["first_response_service_manager"], None, None),
     "strategic_manager": (["strategic_manager"], None, None),
     "assistant_director": (["assistant_director"], None, None),
@@ -73,15 +74,32 @@ def create_user(username, roles, agency, team, display_name, password_stdin) -> 
 
 
 @main.command("deploy")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder holding processes/, dmn/ and forms/ (default: MASH_MODELS_DIR)")
 @click.option("--note", default=None)
-def deploy(path, note) -> None:
-    """Validate and deploy the model files as a new version (no-op if unchanged)."""
-    root = path or current_app.config["MODELS_DIR"]
+def deploy(paths, path, note) -> None:
+    """Validate and deploy the model files as a new version (no-op if unchanged).
+
+    PATH… are model folders (holding processes/, dmn/, forms/) or single files, which replace or
+    add to the folder's (a .bpmn goes to processes/, .dmn and .tests.json to dmn/, .json to forms/).
+    Every problem is printed (file:line (element): message); any error refuses, exit status 2."""
+    folders = [p for p in paths if p.is_dir()] or [path or current_app.config["MODELS_DIR"]]
+    files: dict[str, bytes] = {}
+    for folder in folders:
+        files.update(deployments.read_model_dir(folder))
+    for single in (p for p in paths if p.is_file()):
+        folder = ("dmn" if single.name.endswith((".tests.json", ".dmn")) else
+                  "processes" if single.suffix == ".bpmn" else "forms")
+        files[f"{folder}/{single.name}"] = single.read_bytes()
     try:
-        deployment, created = deployments.deploy(deployments.read_model_dir(root), actor_name="cli", note=note)
+        deployment, created = deployments.deploy(files, actor_name="cli", note=note)
     except Invalid as err:
+        for problem in err.details.get("problems") or []:
+            where = f"{problem['file']}:{problem['line']}" if problem.get("line") else problem["file"]
+            element = problem.get("element_name") or problem.get("element_id")
+            click.echo(f"{problem['severity']}: {where}{f' ({element})' if element else ''}: {problem['message']}",
+                       err=True)
         click.echo(f"deploy refused, nothing changed: {err.message}", err=True)
         raise SystemExit(2)
     click.echo(f"{'deployed' if created else 'unchanged:'} version {deployment.version} ({deployment.bundle_hash[:12]})")
@@ -101,6 +119,33 @@ def demo() -> None:
             made += 1
     deployment, _ = deployments.deploy(deployments.read_model_dir(current_app.config["MODELS_DIR"]), actor_name="demo")
     click.echo(f"demo users: {made} created, {len(DEMO_USERS) - made} already there; models at version {deployment.version}")
+    from app.services import audit_sampling
+    from app.services.errors import ProcessFailed
+    try:
+        _, started = audit_sampling.start()  # the monthly sampling cycle: one long-running instance
+        click.echo(f"audit sampling: {'started' if started else 'already running'}")
+    except ProcessFailed as err:  # a model set without processes/audit_sampling.bpmn
+        click.echo(f"audit sampling not started: {err.message}", err=True)
+
+
+@main.group("audit-sampling")
+def audit_sampling_group() -> None:
+    """Monthly audit sampling (processes/audit_sampling.bpmn)."""
+
+
+@audit_sampling_group.command("start")
+def audit_sampling_start() -> None:
+    """Start the one long-running sampling instance (no-op if it is running)."""
+    from app.services import audit_sampling
+    from app.services.errors import ProcessFailed
+    try:
+        instance, started = audit_sampling.start()
+    except ProcessFailed as err:
+        click.echo(err.message, err=True)
+        raise SystemExit(2)
+    due = instance.next_timer_at
+    click.echo(f"audit sampling {'started' if started else 'already running'}: instance {instance.id}"
+               + (f", next draw {due.astimezone(LONDON):%A %d %B %Y %H:%M} UK time" if due else ""))
 
 
 @main.group("index")
@@ -193,6 +238,23 @@ def timers_fire_due(now) -> None:
         click.echo("--now needs a UTC offset", err=True)
         raise SystemExit(2)
     click.echo(f"fired {timers.fire_due(moment)} timer(s)")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Tamper evidence for the history."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check every history hash chain and its anchor; name the first broken entry (exit 1)."""
+    from app.services import audit
+    result = audit.verify()
+    if result.first is None:
+        click.echo(f"history intact: {result.entries} entries in {result.chains} chains")
+        return
+    click.echo(f"history BROKEN in {len(result.breaks)} chain(s); first broken {result.first}", err=True)
+    raise SystemExit(1)
 
 
 @main.command("scheduler")

@@ -7,9 +7,10 @@ from flask_smorest import Api
 
 def register(app: Flask, api: Api) -> None:
     """Attach the v1 blueprints. Error handlers: app.error_pages."""
-    from app.api import auth, contacts, disputes, instances, tasks
+    from app.api import auth, contacts, deployments, disputes, instances, processes, tasks
+    from app.api import audit  # case history, exports, break-glass
 
-    for module in (auth, contacts, disputes, instances, tasks):
+    for module in (auth, contacts, disputes, instances, tasks, deployments, processes, audit):
         api.register_blueprint(module.blp)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
 

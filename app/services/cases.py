@@ -19,7 +19,7 @@ from app.engine.evaluator import ExpressionError
 from app.engine.runtime import Runtime
 from app.extensions import db
 from app.models import Contact, ProcessInstance, TaskRecord, TimerRecord, User
-from app.services import access, case_index, deployments, engine_host, forms, history
+from app.services import access, audit_sampling, case_index, deployments, engine_host, forms, history, letters
 from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
 from app.services.transaction import unit_of_work
 
@@ -48,6 +48,7 @@ def operations_for(instance: ProcessInstance, alerts: list[dict]) -> dict:
         "case_index.summarise": case_index.summarise,
         "case_index.record_outcome": functools.partial(case_index.record_outcome, instance_id=instance.id),
         "alert.raise": raise_alert,
+        **audit_sampling.OPERATIONS,  # audit_sampling.next_draw / .draw (processes/audit_sampling.bpmn)
     }
 
 
@@ -66,6 +67,9 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     runtime.follow_case_dates(workflow, case_data)
     instance.state = runtime.dump(workflow)
     instance.case_data = case_data
+    if case_data.get("rag") != instance.rag:  # the case's RAG before → after, for the audit timeline
+        history.record("rag_changed", instance_id=instance.id, actor=actor,
+                       detail={"from": instance.rag, "to": case_data.get("rag")})
     instance.rag = case_data.get("rag")
     instance.outcome = case_data.get("outcome")
     instance.outcome_due_at = _instant(case_data.get("outcome_due_at"))
@@ -339,7 +343,10 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
         task.completed_by = user.id
         task.form_data = data  # what this person answered (e.g. an agency's own earlier answer, seed §12)
         history.record("task_completed", instance_id=instance.id, actor=user, bpmn_id=task.bpmn_id, task_id=task.id,
-                       detail={"title": task.title, "fields": sorted(data), "values": data})
+                       detail={"title": task.title, "fields": sorted(data), "values": data,
+                               "before": {k: (instance.case_data or {}).get(k) for k in data}})
+        letters.record_sent(user, instance, task)  # task property `letter`: a letter_sent event
+        audit_sampling.record_finding(user, task, engine_task.data, data)  # property `relatedCase`
         persist_run(instance, runtime, workflow, user, alerts)
     return instance
 
@@ -439,11 +446,9 @@ def get_instance(user: User, instance_id: int) -> ProcessInstance:
 
 
 def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dict:
-    """The case as the caller may see it. Every read is logged, except the echo of the caller's own completion."""
+    """The case as the caller may see it. Every page/API read of it is recorded as `viewed` by the request
+    hook (app/web/audit.py); `log_view` is no longer used (the completion echo is a POST, never recorded)."""
     instance = get_instance(user, instance_id)
-    if log_view:
-        with unit_of_work():
-            history.record("instance_viewed", instance_id=instance.id, actor=user, detail={})
     data = visible_data(user, instance)
     version = engine_host_version(instance.deployment_id)
     ready = [t for t in db.session.execute(select(TaskRecord).where(
@@ -476,14 +481,12 @@ def instance_history(user: User, instance_id: int) -> list[dict]:
     instance = get_instance(user, instance_id)
     mash_reader = access.inside_firewall(user)
     events = history.for_instance(instance.id)
-    with unit_of_work():
-        history.record("history_viewed", instance_id=instance.id, actor=user, detail={})
     result = []
     for event in events:
         detail = dict(event.detail or {})
         if not mash_reader:
-            detail.pop("values", None)
-            detail.pop("inputs", None)
+            for key in ("values", "inputs", "before", "reason", "purpose", "note"):  # field values, free text
+                detail.pop(key, None)
         result.append({"at": event.at, "type": event.type, "actor": event.actor, "bpmn_id": event.bpmn_id,
                        "detail": detail})
     return result

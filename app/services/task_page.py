@@ -6,7 +6,7 @@ from typing import Any
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
-from app.services import access, cases, engine_host, history, partner_history, worklist
+from app.services import access, audit_sampling, cases, engine_host, history, letters, partner_history, worklist
 from app.services.errors import Forbidden, NotFound
 from app.services.transaction import unit_of_work
 
@@ -24,6 +24,9 @@ class TaskPage:
     may_assign: bool
     claimed_by_name: str | None
     message: dict | None = None
+    documentation: str | None = None  # a user task without a form shows its documentation and a Complete button
+    letter: dict | None = None  # task property `letter`: the letter this task sends (app/services/letters.py)
+    related_case: dict | None = None  # task property `relatedCase`: the case this task is about
     earlier_answers: list[dict] = field(default_factory=list)
 
 
@@ -50,6 +53,8 @@ def load(user: User, task_id: str) -> TaskPage:
         assignees=worklist.assignees(task) if may_assign else [], may_assign=may_assign,
         claimed_by_name=claimer.display_name if claimer else None,
         message=cases.task_message(task) if access.may_work(user, task) else None,
+        documentation=None if task.form else bundle.task_documentation(task.bpmn_id),
+        letter=letters.for_task(user, task), related_case=audit_sampling.related_case(user, task),
         earlier_answers=partner_history.earlier_answers(user, task),
     )
 

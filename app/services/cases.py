@@ -20,6 +20,7 @@ from app.engine.runtime import Runtime
 from app.extensions import db
 from app.models import Contact, ProcessInstance, TaskRecord, TimerRecord, User
 from app.services import access, audit_sampling, case_index, deployments, engine_host, forms, history, letters
+from app.services.clock import parse_instant
 from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
 from app.services.transaction import unit_of_work
 
@@ -27,14 +28,7 @@ FRONT_DOOR = "front_door"
 START_ROLES = frozenset({"masho"})
 
 
-def _instant(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
+_instant = parse_instant
 
 
 def operations_for(instance: ProcessInstance, alerts: list[dict]) -> dict:

@@ -27,6 +27,17 @@ def read_model_dir(root: Path) -> dict[str, bytes]:
     return files
 
 
+def stored_file(content: bytes) -> ModelFile:
+    """The stored copy of this content (model files are kept once by hash, whatever uses them)."""
+    digest = hashlib.sha256(content).hexdigest()
+    stored = db.session.execute(select(ModelFile).where(ModelFile.content_hash == digest)).scalar_one_or_none()
+    if stored is None:
+        stored = ModelFile(content_hash=digest, content=content)
+        db.session.add(stored)
+        db.session.flush()
+    return stored
+
+
 def latest() -> Deployment | None:
     return db.session.execute(select(Deployment).order_by(Deployment.version.desc()).limit(1)).scalar_one_or_none()
 
@@ -52,13 +63,7 @@ def deploy(files: Mapping[str, bytes], *, actor: User | None = None, actor_name:
         db.session.add(deployment)
         db.session.flush()
         for path, content in sorted(files.items()):
-            digest = hashlib.sha256(content).hexdigest()
-            stored = db.session.execute(select(ModelFile).where(ModelFile.content_hash == digest)).scalar_one_or_none()
-            if stored is None:
-                stored = ModelFile(content_hash=digest, content=content)
-                db.session.add(stored)
-                db.session.flush()
-            db.session.add(DeploymentFile(deployment_id=deployment.id, path=path, model_file_id=stored.id))
+            db.session.add(DeploymentFile(deployment_id=deployment.id, path=path, model_file_id=stored_file(content).id))
         history.record("deployed", actor=actor, detail={"version": version, "bundle_hash": bundle.bundle_hash,
                                                          "files": sorted(files), "note": note})
         if on_deployed is not None:

@@ -8,7 +8,6 @@ record (draft_events, and history for submit/approve/reject/discard) commit in o
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from app.engine.loader import bundle_hash
 from app.engine.model_diff import diff_model_sets
 from app.engine.xml import MAX_MODEL_BYTES, parse_model_xml
 from app.extensions import db
-from app.models import Deployment, Draft, DraftEvent, DraftFile, HistoryEvent, ModelFile, User
+from app.models import Deployment, Draft, DraftEvent, DraftFile, HistoryEvent, User
 from app.services import deployments, engine_host, history, model_checks
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.transaction import unit_of_work
@@ -71,14 +70,7 @@ def events(draft_id: int) -> list[DraftEvent]:
 
 # --------------------------------------------------------------------------- editing
 
-def _stored(content: bytes) -> ModelFile:
-    digest = hashlib.sha256(content).hexdigest()
-    stored = db.session.execute(select(ModelFile).where(ModelFile.content_hash == digest)).scalar_one_or_none()
-    if stored is None:
-        stored = ModelFile(content_hash=digest, content=content)
-        db.session.add(stored)
-        db.session.flush()
-    return stored
+_stored = deployments.stored_file
 
 
 def _event(draft: Draft, type_: str, actor: User | None, detail: dict | None = None, note: str | None = None) -> None:

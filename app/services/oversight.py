@@ -34,6 +34,7 @@ from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import Contact, HistoryEvent, IndexContact, ProcessInstance, TaskRecord, User
 from app.services import calendar_admin, history
+from app.services.clock import parse_instant
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.transaction import unit_of_work
 
@@ -160,16 +161,7 @@ def _share(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "–"
 
 
-def _instant(value) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else None
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
+_instant = parse_instant
 
 
 # -- shared queries ---------------------------------------------------------------------------

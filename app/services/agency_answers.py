@@ -1,9 +1,12 @@
-"""A partner agency's own answers, after it gave them: list them, and withhold parts from the handover.
+"""A partner agency's own answers, after it gave them: list them, revise them, and withhold parts of
+them from the handover (spec §6.2, §6.8).
 
 An agency may decide, before the handover, that part of what it told the MASH must not go on to the
 receiving team (a fact that would identify a source, say). It can only ever narrow what leaves the
-MASH, never what the MASH itself sees, and only for its own answer. Each change is recorded with the
-agency, person, time and reason; once the package has been disclosed it can no longer be changed.
+MASH, never what the MASH itself sees, and only for its own answer. It may also revise its answer
+(e.g. add information still awaited, and the decision maker is alerted): every version is kept in
+the case's history, the case and the package use the latest. Each change is recorded with the
+agency, person and time; once the package has been disclosed nothing can be changed.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HistoryEvent, ProcessInstance, TaskRecord, User
-from app.services import history
+from app.services import cases, forms, history
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.roles import AGENCY_ROLES
 from app.services.transaction import unit_of_work
@@ -112,3 +115,48 @@ def apply_to_package(responses: list[Any], agencies: list[Any], withheld: dict[s
             kept["withheld_by_agency"] = True
         result.append({"agency": agency, **kept} if agency else kept)
     return result
+
+
+def answer_form(user: User, task_id: str) -> dict[str, Any]:
+    """The answer form (the task's own schema) to revise the agency's answer."""
+    task = _own(user, db.session.get(TaskRecord, task_id))
+    return {"task": task, **cases.task_form(task), "values": dict(task.form_data or {}),
+            "open": not disclosed(task.instance_id)}
+
+
+def revise(user: User, task_id: str, submission: dict[str, Any]) -> int:
+    """Replace the agency's answer with a new version (validated like the task itself). Returns the
+    version number; version 1 is the answer as first given (its task_completed event)."""
+    task = _own(user, db.session.get(TaskRecord, task_id))
+    if disclosed(task.instance_id):  # the more useful answer than any form error
+        raise Conflict("The handover package has gone to the receiving team: ask the MASH manager")
+    form = cases.task_form(task)
+    data = forms.validate_submission(form["schema"], {}, submission, form["ui_schema"])
+    with unit_of_work():
+        instance = db.session.get(ProcessInstance, task.instance_id)
+        if disclosed(instance.id):
+            raise Conflict("The handover package has gone to the receiving team: ask the MASH manager")
+        case = dict(instance.case_data or {})
+        responses = list(case.get("agency_responses") or [])
+        agencies = case.get("agencies") or []
+        index = next((i for i, r in enumerate(responses) if isinstance(r, dict) and (
+            r.get("agency") or (agencies[i] if i < len(agencies) else None)) == task.agency), None)
+        new_answer = data.get("agency_response") or {}
+        old_answer = (task.form_data or {}).get("agency_response") or {}
+        if index is not None:
+            responses[index] = new_answer
+            case["agency_responses"] = responses
+            instance.case_data = case
+        task.form_data = data
+        version = 2 + sum(1 for e in history.for_instance(instance.id)
+                          if e.type == "answer_revised" and e.task_id == task.id)
+        history.record("answer_revised", instance_id=instance.id, actor=user, task_id=task.id, bpmn_id=task.bpmn_id,
+                       detail={"agency": task.agency, "version": version, "values": data,
+                               "fields": sorted(k for k in set(new_answer) | set(old_answer)
+                                                if new_answer.get(k) != old_answer.get(k))})
+        if len(new_answer.get("awaiting") or []) > len(old_answer.get("awaiting") or []):
+            history.record("alert_raised", instance_id=instance.id, actor=user, detail={
+                "role": "decision_maker", "team": None,
+                "reason": f"{task.agency}: information still awaited was added to its answer"})
+    return version
+

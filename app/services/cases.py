@@ -18,7 +18,7 @@ from app.engine.errors import ProcessError, TaskStateError
 from app.engine.evaluator import ExpressionError
 from app.engine.runtime import Runtime
 from app.extensions import db
-from app.models import Contact, ProcessInstance, TaskRecord, TimerRecord, User
+from app.models import Contact, HistoryEvent, ProcessInstance, TaskRecord, TimerRecord, User
 from app.services import access, audit_sampling, case_index, deployments, engine_host, forms, history, letters
 from app.services.clock import parse_instant
 from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
@@ -467,8 +467,12 @@ def _agency_tasks(instance_id: int) -> list[dict]:
         select(TaskRecord, User.display_name).outerjoin(User, User.id == TaskRecord.completed_by)
         .where(TaskRecord.instance_id == instance_id, TaskRecord.agency.is_not(None))
         .order_by(TaskRecord.created_at, TaskRecord.id)).all()
+    revised = {e.task_id: {"version": (e.detail or {}).get("version"), "by": e.actor, "at": e.at}
+               for e in db.session.execute(select(HistoryEvent).where(
+                   HistoryEvent.instance_id == instance_id, HistoryEvent.type == "answer_revised")
+                   .order_by(HistoryEvent.id)).scalars()}  # the latest revision wins
     return [{"agency": t.agency, "bpmn_id": t.bpmn_id, "title": t.title, "state": t.state, "due_at": t.due_at,
-             "completed_at": t.completed_at, "completed_by": name} for t, name in rows]
+             "completed_at": t.completed_at, "completed_by": name, "revised": revised.get(t.id)} for t, name in rows]
 
 
 def instance_history(user: User, instance_id: int) -> list[dict]:

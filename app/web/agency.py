@@ -1,4 +1,4 @@
-"""Partner agencies' own answers: list them, and withhold parts from the handover package."""
+"""Partner agencies' own answers: list them, revise them, and withhold parts from the handover package."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -6,6 +6,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from app.services import agency_answers
 from app.services.errors import Invalid
 from app.web import bp, security
+from app.web.form_parsing import parse_submission
+from app.web.schema_forms import build_fields, error_summary, unplaced_errors
 from app.web.timefmt import london
 
 
@@ -36,4 +38,33 @@ def withhold_from_handover(task_id: str):
         return render_template("agency/answer.html", view=view, errors={k: v[0] for k, v in err.errors.items()},
                                reason=reason, london=london), 422
     flash("Saved: what you chose will not go to the receiving team")
+    return redirect(url_for("web.agency_answer", task_id=task_id))
+
+
+def _render_revision(task_id: str, values: dict, errors: dict | None = None, status: int = 200):
+    view = agency_answers.answer_form(g.current_user, task_id)
+    fields = build_fields(view["schema"], view["ui_schema"], values, errors or {})
+    summary = error_summary(fields) + [(f"#{fields[0].id}" if fields else "#main-content", m)
+                                       for m in unplaced_errors(fields, errors or {})]
+    return render_template("agency/revise.html", view=view, fields=fields, summary=summary, london=london), status
+
+
+@bp.get("/agency/answers/<string:task_id>/revise")
+@security.login_required
+def revise_agency_answer(task_id: str):
+    return _render_revision(task_id, agency_answers.answer_form(g.current_user, task_id)["values"])
+
+
+@bp.post("/agency/answers/<string:task_id>/revise")
+@security.login_required
+def save_agency_answer(task_id: str):
+    view = agency_answers.answer_form(g.current_user, task_id)
+    data, action = parse_submission(view["schema"], view["ui_schema"], request.form)
+    if action:
+        return _render_revision(task_id, data)  # add/remove a repeating item: same page, data kept
+    try:
+        version = agency_answers.revise(g.current_user, task_id, data)
+    except Invalid as err:
+        return _render_revision(task_id, data, err.errors, status=422)
+    flash(f"Saved as version {version} of your answer: the MASH sees it now")
     return redirect(url_for("web.agency_answer", task_id=task_id))

@@ -98,7 +98,9 @@ def test_stage2_end_to_end(client):
     assert CANARY in json.dumps(collation["data"]["agency_responses"])
     assert len(collation["data"]["agency_responses"]) == 3
     collated = {"revised_rag": "RED", "rag_reason": "Heightened risk confirmed", "recommended_outcome": "s47_strategy",
-                "rationale": "Risk of significant harm"}
+                "rationale": "Risk of significant harm",
+                "other_sources": [{"source": "Dr Khan, GP", "kind": "gp", "requested_at": "2026-11-24T11:00:00+00:00",
+                                   "answer": "Seen twice this year for minor injuries", "verified": True}]}
     flow.do("dm", "stage2_collation", {**collated, "recommended_outcome": "s17_assessment"})
     flow.do("mgr", "stage2_review", {"manager_decision": "challenge"}, status=422)  # comments required
     flow.do("mgr", "stage2_review", {"manager_decision": "challenge", "manager_comments": "Police information meets s47"})
@@ -111,6 +113,8 @@ def test_stage2_end_to_end(client):
     # handover to the receiving team: nothing soft reaches it, nor another agency's partner
     handover = flow.task("daat", "handover")
     assert CANARY not in json.dumps(handover)
+    package = flow.api.get("daat", f"/api/v1/instances/{flow.instance_id}/handover").json["package"]
+    assert package["other_sources"][0]["answer"] == "Seen twice this year for minor injuries"
     for username in ("daat", "nurse", "edu"):
         for url in (f"/api/v1/instances/{flow.instance_id}", f"/api/v1/instances/{flow.instance_id}/history",
                     "/api/v1/tasks"):

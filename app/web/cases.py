@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.services import cases, disputes, handover
+from app.services import audit, cases, disputes, handover
 from app.services.errors import Invalid
 from app.web import bp, security
 from app.web.timefmt import due_phrase, london
@@ -15,6 +15,7 @@ def _render(instance_id: int, dispute_errors: dict | None = None, dispute_values
     return render_template("cases/case.html", case=view, steps=steps, due_phrase=due_phrase, london=london,
                            disputes=disputes.for_case(instance_id),
                            may_raise=bool(g.current_user.roles & disputes.RAISING_ROLES),
+                           may_read_timeline=audit.may_read_timeline(g.current_user),
                            dispute_errors=dispute_errors or {}, dispute_values=dispute_values or {}), status
 
 

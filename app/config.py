@@ -11,6 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Seed §7: outside office hours referrals go to the out-of-hours social work team (the MASH is
+# closed); 0300 126 1000 is the MASH in office hours.
+OUT_OF_HOURS_PHONE_DEFAULT = "01604 626938"
+
 class Config:
     NAME = "base"
     SECRET_KEY = os.environ.get("MASH_SECRET_KEY", "")
@@ -25,7 +29,7 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("MASH_COOKIE_SECURE", "false").lower() == "true"
     SESSION_COOKIE_SAMESITE = "Lax"  # Flask's own cookie carries only flash messages, never identity
     SESSION_COOKIE_HTTPONLY = True
-    OUT_OF_HOURS_PHONE = os.environ.get("MASH_OUT_OF_HOURS_PHONE", "0300 126 1000")
+    OUT_OF_HOURS_PHONE = os.environ.get("MASH_OUT_OF_HOURS_PHONE", OUT_OF_HOURS_PHONE_DEFAULT)
     REFERRALS_PER_HOUR_PER_ADDRESS = int(os.environ.get("MASH_REFERRALS_PER_HOUR", "10"))
     # flask-smorest / OpenAPI
     API_TITLE = "MASH front door API"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from fpdf import FPDF
 from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -41,7 +42,7 @@ PHONE_ONLY_ROUTES = frozenset({"s47_strategy"})
 ORGANISATION = {
     "name": "Children First Northamptonshire – Multi-Agency Safeguarding Hub (MASH)",
     "address": ["Criminal Justice Centre", "700 Pavilion Drive", "Brackmills", "Northampton NN4 7SL"],
-    "phone": "0300 126 1000", "out_of_hours_phone": "01604 626938",
+    "phone": "0300 126 1000",
 }
 # Who the case went to and how to reach them (organisational facts, like roles.py).
 TEAMS = {
@@ -110,7 +111,7 @@ def letter_context(kind: str, case_data: Mapping[str, Any], *, reference: str,
         "today": CLOCK.now().astimezone(LONDON).strftime("%-d %B %Y"),
         "reference": reference,
         "recipient": KINDS[kind],
-        "organisation": ORGANISATION,
+        "organisation": {**ORGANISATION, "out_of_hours_phone": current_app.config["OUT_OF_HOURS_PHONE"]},
         "child": {"first_name": _text(child.get("first_name"), 100), "last_name": _text(child.get("last_name"), 100),
                   "date_of_birth": _day(child.get("date_of_birth") or child.get("expected_date_of_delivery")),
                   "address": _text(child.get("address"), 300) if KINDS[kind] == "family" else ""},

@@ -135,6 +135,10 @@ def test_every_letter_route_has_a_template_and_the_letter_names_the_receiving_te
     s17 = letters.render("outcome_referrer", {"outcome": "s17_assessment", "receiving_team": "first_response",
                                               "referrer": {"name": "Ann"}}, reference="MASH-1")
     assert "the First Response Team" in s17.text
+    # the MASH in office hours, the out-of-hours team otherwise: the same number every page shows
+    assert "the MASH on 0300 126 1000" in s17.text
+    assert f"out of hours social work team on {ctx.config['OUT_OF_HOURS_PHONE']}" in s17.text
+    assert ctx.config["OUT_OF_HOURS_PHONE"] == "01604 626938"
 
 
 def test_a_template_cannot_reach_python_internals(ctx):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Mapping
 
@@ -20,6 +20,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
@@ -226,6 +227,20 @@ def build_bundle(files: Mapping[str, bytes], *, check_expression, engine_factory
             decisions[table.decision_id] = table
     forms = _load_forms(files)
 
+    process_specs, subprocess_specs = parse_specs(bpmn_trees, decisions, engine_factory, known_roles)
+    roles = set(known_roles) if known_roles is not None else None
+    for spec in _distinct_specs(process_specs, subprocess_specs):
+        for task_spec in spec.task_specs.values():
+            _check_task_spec(task_spec, bpmn_trees, forms, check_expression, roles, report or _raise)
+    return Bundle(bundle_hash(files), process_specs, subprocess_specs, decisions, forms, dict(files))
+
+
+def parse_specs(bpmn_trees: Mapping[str, etree._ElementTree], decisions: Mapping[str, "dmn.DecisionTable"],
+                engine_factory, known_roles: Iterable[str] | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """SpiffWorkflow specs for every process, ready to run: parsed, normalised as the host reads them, and
+    with the hooks Spiff otherwise makes only on live objects (see `connect_restore_hooks`) in place.
+
+    Split from the checks so a worker can build fresh spec objects from stored sources cheaply."""
     parser = _HostParser(decisions, engine_factory)
     for path, tree in bpmn_trees.items():
         try:
@@ -242,16 +257,63 @@ def build_bundle(files: Mapping[str, bytes], *, check_expression, engine_factory
     except ValidationException as err:
         raise ModelError(err.file_name or "?", err.line_number or None, str(err), getattr(err, "id", None),
                          getattr(err, "name", None) or None) from None
-
     roles = set(known_roles) if known_roles is not None else None
-    seen: set[int] = set()
-    for spec in list(process_specs.values()) + [s for subs in subprocess_specs.values() for s in subs.values()]:
-        if spec is None or id(spec) in seen:
-            continue
-        seen.add(id(spec))
+    specs = _distinct_specs(process_specs, subprocess_specs)
+    for spec in specs:
         for task_spec in spec.task_specs.values():
-            _check_task_spec(task_spec, bpmn_trees, forms, check_expression, roles, report or _raise)
-    return Bundle(bundle_hash(files), process_specs, subprocess_specs, decisions, forms, dict(files))
+            _prepare_task_spec(task_spec, bpmn_trees, roles)
+    connect_restore_hooks(specs)
+    return process_specs, subprocess_specs
+
+
+def _distinct_specs(process_specs: Mapping[str, Any], subprocess_specs: Mapping[str, Mapping[str, Any]]) -> list:
+    """Every spec object once: a called process appears under each caller as its own object."""
+    found, seen = [], set()
+    for spec in list(process_specs.values()) + [s for subs in subprocess_specs.values() for s in subs.values()]:
+        if spec is not None and id(spec) not in seen:
+            seen.add(id(spec))
+            found.append(spec)
+    return found
+
+
+def connect_restore_hooks(specs: Iterable[Any]) -> None:
+    """Re-make the connections SpiffWorkflow 3.2 makes only while running a case on live spec objects.
+
+    A multi-instance or loop activity connects its merge to the inner task's `completed_event` when
+    it creates its instances (`multiinstance_task.create_child`). A worker that restores the case
+    from stored state never ran that line, so the last partner's answer completed the instance and
+    nothing merged: the case stopped forever. Spiff's own spec deserialiser makes the same connection
+    (`process_spec.py`); we parse XML instead, so we make it here. Idempotent. The other restore-time
+    hooks (a called process's `completed_event`) are remade by the workflow converter on restore."""
+    for spec in specs:
+        if spec is None:
+            continue
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = spec.task_specs.get(task_spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
+
+
+def _prepare_task_spec(task_spec, trees, roles) -> None:
+    """Normalise a spec as the host reads it: ISO timer literals quoted, a laneless task's role from
+    `camunda:candidateGroups`. Done on every parse (deploy or a fresh worker), never only in a check."""
+    event_definition = getattr(task_spec, "event_definition", None)
+    if isinstance(event_definition, TimerEventDefinition):
+        expression = (event_definition.expression or "").strip()
+        if ISO_TIMER_LITERAL.match(expression):
+            event_definition.expression = repr(expression)  # modellers write PT4H unquoted
+    if getattr(task_spec, "manual", False) and getattr(task_spec, "bpmn_id", None) and task_spec.lane is None:
+        task_spec.lane = _role_from_candidate_groups(trees, task_spec, roles)
+
+
+def fresh_specs(bundle: Bundle, engine_factory, known_roles: Iterable[str] | None = None) -> Bundle:
+    """The same deployed version with spec objects built afresh from its stored sources, sharing no
+    SpiffWorkflow object with any earlier run (tests use it to act as another worker or a restart)."""
+    trees = {path: parse_model_xml(content, path) for path, content in sorted(bundle.sources.items())
+             if path.endswith(".bpmn")}
+    process_specs, subprocess_specs = parse_specs(trees, bundle.decisions, engine_factory, known_roles)
+    return replace(bundle, process_specs=process_specs, subprocess_specs=subprocess_specs)
 
 
 def _check_task_spec(task_spec, trees, forms, check_expression, roles, report=_raise) -> None:
@@ -282,11 +344,7 @@ def _check_task_spec(task_spec, trees, forms, check_expression, roles, report=_r
         check(param.get("value"), "eval", "service task parameter")
     event_definition = getattr(task_spec, "event_definition", None)
     if isinstance(event_definition, TimerEventDefinition):
-        expression = (event_definition.expression or "").strip()
-        if ISO_TIMER_LITERAL.match(expression):
-            event_definition.expression = repr(expression)  # modellers write PT4H unquoted
-        else:
-            check(expression, "eval", "timer expression")
+        check((event_definition.expression or "").strip(), "eval", "timer expression")
     if getattr(task_spec, "manual", False):
         extensions = getattr(task_spec, "extensions", {}) or {}
         properties = extensions.get("properties", {}) or {}
@@ -297,8 +355,6 @@ def _check_task_spec(task_spec, trees, forms, check_expression, roles, report=_r
             form = properties.get(prop)
             if form and form not in forms:
                 fail(f"the form file forms/{form} ({prop}) does not exist: add it or correct the name")
-        if task_spec.lane is None:
-            task_spec.lane = _role_from_candidate_groups(trees, task_spec, roles)
         lane = task_spec.lane
         if roles is not None and lane not in roles:
             if lane is None:

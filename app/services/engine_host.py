@@ -14,7 +14,7 @@ from app.engine.calendar import MashCalendar
 from app.engine.clock import CLOCK, install_in_spiff
 from app.engine.evaluator import RestrictedEvaluator
 from app.engine.functions import build_functions
-from app.engine.loader import Bundle, build_bundle, bundle_hash
+from app.engine.loader import Bundle, build_bundle, bundle_hash, fresh_specs
 from app.engine.runtime import FeelDecisionEngine, Runtime
 from app.extensions import db
 from app.models import Deployment
@@ -27,6 +27,7 @@ _evaluator: RestrictedEvaluator | None = None
 
 
 _evaluator_built_at = 0.0
+_fresh_bundles = False
 CALENDAR_REFRESH_SECONDS = 60  # other workers pick up a new closure day within a minute
 
 
@@ -87,5 +88,16 @@ def forget_all() -> None:
     _bundles.clear()
 
 
+def use_fresh_bundles(enabled: bool) -> None:
+    """Test mode (`MASH_FRESH_BUNDLES=1`): every engine run restores its case on spec objects parsed
+    afresh from the stored sources, as another worker or a restarted server would. Whatever SpiffWorkflow
+    keeps only on live objects then fails a journey at once instead of one case in a hundred in production."""
+    global _fresh_bundles
+    _fresh_bundles = enabled
+
+
 def runtime(deployment_id: int, operations: Mapping[str, Callable[..., Any]] | None = None) -> Runtime:
-    return Runtime(bundle_for(deployment_id), evaluator(), operations)
+    bundle = bundle_for(deployment_id)
+    if _fresh_bundles:
+        bundle = fresh_specs(bundle, FeelDecisionEngine, ROLES)
+    return Runtime(bundle, evaluator(), operations)

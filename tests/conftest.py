@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.config import TestConfig
+from app.config import Config, TestConfig
 from app.engine.clock import CLOCK
 from app.extensions import db
 from tests.support import models_dir
@@ -84,12 +84,47 @@ def ctx(app):
         _empty_tables()
         cases.engine_host_version.cache_clear()
         from app.services import engine_host
-        engine_host._bundles.clear()
+        engine_host.forget_all()
         CLOCK.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))  # a Tuesday, MASH open
         deployments.deploy(deployments.read_model_dir(models_dir()), actor_name="tests")
         yield app
         db.session.remove()
         CLOCK.reset()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "restart_between_steps: every API call and timer sweep of the test runs as "
+                            "if on another worker just restarted (fresh model bundle, nothing cached)")
+
+
+@pytest.fixture(autouse=True)
+def _restart_between_steps(request, monkeypatch):
+    """Journeys marked `restart_between_steps` prove a case survives a restart between any two steps and any
+    worker taking the next request: before each API call and timer sweep every cache of the engine host is
+    dropped, and every engine run restores its case on spec objects parsed afresh (MASH_FRESH_BUNDLES)."""
+    if request.node.get_closest_marker("restart_between_steps") is None:
+        yield
+        return
+    from app.services import cases, engine_host, timers
+    from tests.support import Api
+
+    def restart() -> None:
+        engine_host.forget_all()
+        cases.engine_host_version.cache_clear()
+
+    def restarting(original):
+        def step(*args, **kwargs):
+            restart()
+            return original(*args, **kwargs)
+        return step
+
+    monkeypatch.setattr(Api, "call", restarting(Api.call))
+    monkeypatch.setattr(timers, "fire_due", restarting(timers.fire_due))
+    engine_host.use_fresh_bundles(True)
+    try:
+        yield
+    finally:
+        engine_host.use_fresh_bundles(Config.FRESH_BUNDLES)
 
 
 @pytest.fixture()

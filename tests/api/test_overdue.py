@@ -6,12 +6,16 @@ so recording is due at 10:30 and the decision deadline (one working day) is Wedn
 """
 from datetime import timedelta
 
+import pytest
+
 from app.engine.clock import CLOCK
 from app.services import deployments, engine_host, timers
 from app.web.instructions import render_instructions
 from tests.api.flow import RECORD, Flow
 from tests.api.test_stage1_routes import TRIAGE, _acknowledge
 
+
+pytestmark = pytest.mark.restart_between_steps  # a restart / another worker between every step
 
 def _mgr_tasks(flow, prefix=""):
     return [t for t in flow.ready("mgr") if t["bpmn_id"].startswith(prefix)]

@@ -1,6 +1,10 @@
 """Stage 1 end to end through the API, for every route, with the right role at each step."""
+import pytest
+
 from tests.api.flow import AGREE, Flow
 
+
+pytestmark = pytest.mark.restart_between_steps  # a restart / another worker between every step
 TRIAGE = {"closed_within_12_weeks_same_concerns": False, "risk_may_become_significant_harm": False,
           "meets_disability_criteria": False, "analysis": "Analysis of the concerns.", "transfer_to_social_care": False}
 
@@ -64,7 +68,7 @@ def test_urgent_s47_is_red_confirmed_and_goes_to_daat_by_phone(client):
     flow.intake({"red_criteria": ["other"], "red_criteria_other": "Child says they are scared to go home"})
     case = flow.instance()
     assert case["rag"] == "RED"
-    assert case["outcome_due_at"].startswith("2026-11-24T14:00")  # RED: 4 hours elapsed from now (10:00)
+    assert case["outcome_due_at"].startswith("2026-11-24T13:30")  # RED: 4 hours elapsed from receipt (09:30), spec §11.1
     alerts = [e for e in flow.history() if e["type"] == "alert_raised"]
     assert {a["detail"]["role"] for a in alerts} >= {"mash_manager"}
     flow.do("mgr", "confirm_red", {"red_confirmed": True})

@@ -4,11 +4,15 @@ time, collation, challenge loop, agreement and handover; soft information never 
 import json
 from datetime import datetime, timedelta
 
+import pytest
+
 from app.engine.clock import CLOCK
 from app.services import timers, users
 from tests.api.flow import AGREE, Flow
 from tests.api.test_stage1_routes import TRIAGE
 
+
+pytestmark = pytest.mark.restart_between_steps  # a restart / another worker between every step
 CANARY = "CANARY-51b2-STAGE2-SOFT-INTEL"
 PARTNERS = {"nurse": "health", "edu": "education"}
 PARTNER_PASSWORD = "a-long-password-1"

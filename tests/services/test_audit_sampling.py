@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -13,6 +14,8 @@ from app.services.transaction import unit_of_work
 from tests.support import Api, make_people
 from tests.web.pages import Browser, soup
 
+
+pytestmark = pytest.mark.restart_between_steps  # a restart / another worker between every step
 UTC = timezone.utc
 FORM = {**{f"standard_{c}": "met" for c in ("2_1", "2_2", "2_3", "2_4", "2_5", "2_6", "2_7", "2_8", "2_9", "2_10",
                                              "2_11", "2_12", "2_13", "2_14", "2_16", "2_17", "2_18", "2_19")},

@@ -11,6 +11,8 @@ from app.services.errors import Invalid
 from app.services.transaction import unit_of_work
 from tests.support import PASSWORD, make_people
 
+pytestmark = pytest.mark.restart_between_steps  # a restart / another worker between every step
+
 LADDER = {  # username: role (tests/support.py has the level-1 manager; the others are made here)
     "mgr": "mash_manager", "sm": "service_manager", "stm": "strategic_manager", "ad": "assistant_director",
 }

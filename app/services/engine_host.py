@@ -84,8 +84,11 @@ def remember(deployment_id: int, bundle: Bundle) -> None:
 
 
 def forget_all() -> None:
-    """Tests use a fresh database per test; deployment ids restart, so the cache must too."""
+    """Drop every cached bundle and the evaluator: what a restarted worker (or a fresh test database,
+    whose deployment ids restart) has. Bundles validated once stay known by their content hash."""
+    global _evaluator
     _bundles.clear()
+    _evaluator = None
 
 
 def use_fresh_bundles(enabled: bool) -> None:

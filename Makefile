@@ -47,8 +47,8 @@ lint: install
 test: install browsers lint
 	MASH_CONFIG=test $(VENV)/bin/pytest -q -p no:cacheprovider
 	@if [ -n "$$MASH_TEST_DATABASE_URL" ]; then \
-	  echo "== again on $$MASH_TEST_DATABASE_URL =="; \
-	  MASH_CONFIG=test MASH_TEST_BACKEND=postgresql $(VENV)/bin/pytest -q -p no:cacheprovider; \
+	  echo "== again on $$MASH_TEST_DATABASE_URL, every engine run on freshly parsed models (MASH_FRESH_BUNDLES) =="; \
+	  MASH_CONFIG=test MASH_TEST_BACKEND=postgresql MASH_FRESH_BUNDLES=1 $(VENV)/bin/pytest -q -p no:cacheprovider; \
 	fi
 
 bench: install

@@ -257,6 +257,23 @@ def audit_verify() -> None:
     raise SystemExit(1)
 
 
+@main.command("repair")
+@click.option("--apply", is_flag=True, help="Repair what is found (default: a dry run that only lists)")
+@click.option("--instance", "instance_id", type=int, help="Only this case")
+def repair(apply, instance_id) -> None:
+    """Find cases stopped by an engine hook never delivered (unmerged partner answers) and repair them."""
+    from app.services import repair as repairs
+    found = repairs.find_and_repair(apply=apply, instance_id=instance_id)
+    for case in found:
+        steps = ", ".join(f"{s['bpmn_id']} ({s['kind']}, {len(s['instances'])} instance(s))" for s in case.steps)
+        state = "repaired" if case.repaired else (f"NOT repaired: {case.error}" if case.error else "stuck")
+        click.echo(f"case {case.instance_id} [{case.process_id}]: {state}: {steps}")
+    verb = "repaired" if apply else "found stuck (dry run; --apply repairs them)"
+    click.echo(f"{sum(1 for c in found if c.repaired) if apply else len(found)} case(s) {verb}")
+    if any(c.error for c in found):
+        raise SystemExit(1)
+
+
 @main.command("scheduler")
 @click.option("--interval", default=15, show_default=True, help="Seconds between sweeps")
 def scheduler(interval) -> None:

@@ -24,7 +24,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
@@ -58,6 +59,7 @@ class RunLog:
     service_calls: list[dict] = field(default_factory=list)
     routes: list[dict] = field(default_factory=list)
     changed: dict[str, Any] = field(default_factory=dict)
+    timers_fired: list[tuple[str, str, datetime | None]] = field(default_factory=list)  # (task id, BPMN id, due)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,19 @@ def _is_instance_of_many(task) -> bool:
     every instance writes (which would show one agency's answer as if it were the case's)."""
     parent = task.parent
     return parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
+
+
+def _is_timer(spec) -> bool:
+    definition = getattr(spec, "event_definition", None)
+    definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+    return any(isinstance(d, TimerEventDefinition) for d in definitions)
+
+
+def _timer_due(task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = value["next"] if value.get("cycles") != 0 else None
+    return TimerEventDefinition.get_datetime(value) if value else None
 
 
 class _Environment(BasePythonScriptEngineEnvironment):
@@ -247,6 +262,42 @@ class Runtime:
             else:
                 return withdrawn
 
+    @staticmethod
+    def stuck_steps(workflow: BpmnWorkflow) -> list[dict]:
+        """Steps waiting on a hook that never fired: a multi-instance activity whose finished instances
+        were never merged (the SpiffWorkflow restore bug, issue 11), or a called process that finished
+        while its caller still waits. Reading only; `repair` fixes what this lists."""
+        found = []
+        for task in workflow.get_tasks(state=TaskState.STARTED):
+            spec = task.task_spec
+            if isinstance(spec, LoopTask):
+                merged = set(task.internal_data.get("merged", []))
+                unmerged = [c for c in spec._instances(task) if c.state == TaskState.COMPLETED and str(c.id) not in merged]
+                if unmerged:
+                    found.append({"bpmn_id": spec.bpmn_id, "task_id": str(task.id), "kind": "unmerged_instances",
+                                  "instances": [str(c.id) for c in unmerged]})
+            elif isinstance(spec, SubWorkflowTask):
+                sub = workflow.top_workflow.subprocesses.get(task.id)
+                if sub is not None and sub.is_completed():
+                    found.append({"bpmn_id": spec.bpmn_id, "task_id": str(task.id), "kind": "finished_call",
+                                  "instances": []})
+        return found
+
+    def repair(self, workflow: BpmnWorkflow) -> list[dict]:
+        """Deliver the missed hooks `stuck_steps` finds (merge each finished instance, return a finished
+        call to its caller), then run the case on as it would have run. Returns what was repaired."""
+        stuck = self.stuck_steps(workflow)
+        for step in stuck:
+            task = self.find_task(workflow, step["task_id"])
+            if step["kind"] == "unmerged_instances":
+                for child_id in step["instances"]:
+                    task.task_spec.merge_child(workflow, self.find_task(workflow, child_id))
+            else:
+                task.task_spec._on_subworkflow_completed(workflow.top_workflow.subprocesses[task.id], task)
+        if stuck:
+            self._advance(workflow)
+        return stuck
+
     def fire_timers(self, workflow: BpmnWorkflow) -> None:
         workflow.refresh_timers()
         self._advance(workflow)
@@ -299,15 +350,11 @@ class Runtime:
         """(task id, BPMN id, due instant) of every waiting timer, including event-based gateways."""
         found = []
         for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
-            if not any(isinstance(d, TimerEventDefinition) for d in definitions):
+            if not _is_timer(task.task_spec):
                 continue
-            value = task.internal_data.get("event_value")
-            if isinstance(value, dict):
-                value = value["next"] if value.get("cycles") != 0 else None
-            if value:
-                found.append((str(task.id), task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value)))
+            due = _timer_due(task)
+            if due is not None:
+                found.append((str(task.id), task.task_spec.bpmn_id, due))
         return found
 
     def follow_case_dates(self, workflow: BpmnWorkflow, case_data: Mapping[str, Any]) -> None:
@@ -347,6 +394,8 @@ class Runtime:
                 if len(spec.outputs) > 1:  # a split chose a path; a merge has nothing to record
                     self.log.routes.append({"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen})
                 return  # a join merges branch copies; it changes nothing of its own
+            if _is_timer(spec):  # fired in this run: by the scheduler, or at once when already due
+                self.log.timers_fired.append((str(task.id), spec.bpmn_id, _timer_due(task)))
             if not _is_instance_of_many(task):
                 self._note_changes(before.pop(task.id, {}), task.data)
 

@@ -86,7 +86,7 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
         history.record("task_withdrawn", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id, actor=actor,
                        detail={"role": task.role, "team": task.team, "agency": task.agency})
     _sync_tasks(instance, runtime, workflow, now, withdrawn={t.id for t in withdrawn})
-    _sync_timers(instance, waiting)
+    _sync_timers(instance, waiting, runtime.log.timers_fired)
     if workflow.is_completed() and instance.status != "completed":
         instance.status = "completed"
         instance.ended_at = now
@@ -100,24 +100,43 @@ def engine_host_version(deployment_id: int) -> int:
     return db.session.get(Deployment, deployment_id).version
 
 
-def _sync_timers(instance: ProcessInstance, waiting: list[tuple[str, str, datetime]]) -> None:
-    """One row per waiting timer, in the same transaction as the state (the scheduler fires rows)."""
+def _sync_timers(instance: ProcessInstance, waiting: list[tuple[str, str, datetime]],
+                 fired: list[tuple[str, str, datetime | None]] = ()) -> None:
+    """One row per waiting timer, in the same transaction as the state (the scheduler fires rows).
+
+    `fired` are the timers the run itself fired. One already due when its case started (or its task
+    began) never waited, so it has no row: it gets one, and its `timer_fired` event, like any other."""
     rows = {t.task_id: t for t in db.session.execute(
         select(TimerRecord).where(TimerRecord.instance_id == instance.id, TimerRecord.state == "waiting")).scalars()}
+    now = CLOCK.now()
+    fired_now = {task_id: (bpmn_id, due_at) for task_id, bpmn_id, due_at in fired}
     for task_id, bpmn_id, due_at in waiting:
         row = rows.pop(task_id, None)
         if row is None:
-            db.session.add(TimerRecord(instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, due_at=due_at))
-        elif row.due_at != due_at:
+            row = TimerRecord(instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, due_at=due_at)
+            db.session.add(row)
+        elif task_id in fired_now:  # a cycle fired and waits for its next time
+            _timer_fired(instance, row, now)
+        if row.due_at != due_at:
             row.due_at = due_at
-    now = CLOCK.now()
+        fired_now.pop(task_id, None)
     for row in rows.values():  # no longer waiting: it fired (its time came) or the process moved on
-        if row.due_at <= now:
+        if fired_now.pop(row.task_id, None) is not None or row.due_at <= now:
             row.state, row.fired_at = "fired", now
-            history.record("timer_fired", instance_id=instance.id, bpmn_id=row.bpmn_id, task_id=row.task_id,
-                           detail={"timer_id": row.id, "due_at": row.due_at.isoformat()})
+            _timer_fired(instance, row, now)
         else:
             row.state = "cancelled"
+    for task_id, (bpmn_id, due_at) in fired_now.items():  # fired in this run without ever waiting
+        row = TimerRecord(instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, due_at=due_at or now,
+                          state="fired", fired_at=now)
+        db.session.add(row)
+        db.session.flush()
+        _timer_fired(instance, row, now)
+
+
+def _timer_fired(instance: ProcessInstance, row: TimerRecord, now: datetime) -> None:
+    history.record("timer_fired", instance_id=instance.id, bpmn_id=row.bpmn_id, task_id=row.task_id,
+                   detail={"timer_id": row.id, "due_at": (row.due_at or now).isoformat()})
 
 
 def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime,

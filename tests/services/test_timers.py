@@ -118,3 +118,19 @@ def test_two_schedulers_never_fire_the_same_timer_twice(ctx):
     for instance_id in ids:
         assert len(_fired_events(instance_id)) == 1
         assert _ready(instance_id) == ["review"]
+
+
+def test_a_timer_already_due_when_its_case_starts_fires_at_once_with_its_history_event(ctx):
+    """A timer whose time has passed when the case is created fires inside that request; the audit
+    record must still say so (issue 11: it used to leave no `timer_fired` event and no row)."""
+    process = TIMER_PROCESS.replace(
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT4H</bpmn:timeDuration>',
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">due</bpmn:timeDate>')
+    deployment = deploy_with("wait_then_review.bpmn", process)
+    (instance_id,) = start_processes(deployment, "wait_then_review", {"due": "2026-11-20T09:00:00+00:00"})
+    assert _ready(instance_id) == ["review"]  # it fired while the case was being created
+    (event,) = _fired_events(instance_id)
+    assert event.bpmn_id == "wait" and event.detail["due_at"].startswith("2026-11-20T09:00")
+    (row,) = db.session.query(TimerRecord).filter_by(instance_id=instance_id).all()
+    assert (row.state, row.bpmn_id, row.fired_at) == ("fired", "wait", CLOCK.now())
+    assert timers.fire_due() == 0  # nothing left for the scheduler to fire twice

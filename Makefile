@@ -9,7 +9,7 @@ export FLASK_APP := app
 
 ASSETS := app/static/vendor/.built
 
-.PHONY: run test install assets browsers db demo lint clean bench
+.PHONY: run test install assets browsers db demo lint clean bench serve wheel
 
 $(STAMP): setup.cfg constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,19 @@ demo: db
 run: demo
 	$(VENV)/bin/mash scheduler & sched=$$!; trap "kill $$sched 2>/dev/null" EXIT INT TERM; \
 	$(VENV)/bin/mash run --host 127.0.0.1 --port 5000
+
+# Production server: gunicorn with WORKERS workers on BIND, plus the one timer scheduler. Uses
+# whatever MASH_CONFIG / MASH_DATABASE_URL / MASH_SECRET_KEY say (no demo users); migrates first.
+WORKERS ?= 2
+BIND ?= 127.0.0.1:8000
+serve: db
+	$(VENV)/bin/mash scheduler & sched=$$!; trap "kill $$sched 2>/dev/null" EXIT INT TERM; \
+	$(VENV)/bin/mash serve --workers $(WORKERS) --bind $(BIND)
+
+# The wheel (with migrations, templates, static assets and the default models) in dist/.
+wheel: install
+	$(PIP) wheel -q --no-deps -w dist .
+	rm -rf build
 
 lint: install
 	$(VENV)/bin/lint-imports

@@ -1,0 +1,31 @@
+"""Build hook: ship the default models inside the package (metadata lives in setup.cfg).
+
+The repository keeps processes/, dmn/ and forms/ at its root (tests and tools point at them);
+a wheel has no repository root, so build_py copies them to app/default_models/ in the build tree,
+where app.config finds them when MASH_MODELS_DIR is not set (`mash demo`, `mash deploy`).
+"""
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).resolve().parent
+MODEL_DIRS = ("processes", "dmn", "forms")
+
+
+class BuildPyWithModels(build_py):
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):  # an editable install reads the repository itself
+            return
+        target = Path(self.build_lib) / "app" / "default_models"
+        for name in MODEL_DIRS:
+            source = HERE / name
+            if not source.is_dir():
+                raise SystemExit(f"setup.py: {name}/ is missing; the wheel must carry the default models")
+            shutil.rmtree(target / name, ignore_errors=True)
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+
+
+setup(cmdclass={"build_py": BuildPyWithModels})

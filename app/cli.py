@@ -34,6 +34,8 @@ DEMO_USERS = {
     "early_help_worker": (["receiving_team"], None, "early_help"),
     "disabled_children_worker": (["receiving_team"], None, "disabled_children"),
     "da_screener": (["receiving_team"], None, "domestic_abuse_screening"),
+    "ooh_worker": (["receiving_team"], None, "out_of_hours"),  # RED cases out of hours (spec §11.3)
+    "ooh_manager": (["receiving_team_manager"], None, "out_of_hours"),
     "daat_manager": (["receiving_team_manager"], None, "daat"),
     "service_manager": (["service_manager"], None, None),
     "service_manager2": (["service_manager"], None, None),  # publishing needs a second service manager
@@ -42,6 +44,18 @@ DEMO_USERS = {
     "assistant_director": (["assistant_director"], None, None),
     "auditor": (["auditor"], None, None),
     "admin": (["admin"], None, None),
+}
+# The names demo users are shown by (people can change their own on the "Your name" page).
+DEMO_NAMES = {
+    "masho": "Priya Shah", "decision_maker": "Tom Okafor", "eh_decision_maker": "Grace Lewis",
+    "mash_manager": "Helen Carter", "mash_manager2": "Dev Patel", "eh_manager": "Sarah Whitfield",
+    "police_partner": "Mark Ellis", "health_partner": "Amina Yusuf", "police_manager": "Claire Nolan",
+    "business_support": "Jo Bennett", "daat_worker": "Liam Murphy", "first_response_worker": "Chloe Evans",
+    "early_help_worker": "Ravi Kumar", "disabled_children_worker": "Fiona Grant", "da_screener": "Nadia Hussain",
+    "ooh_worker": "Sam Taylor", "ooh_manager": "Karen Brooks", "daat_manager": "Paul Robinson",
+    "service_manager": "Angela Price", "service_manager2": "Michael Hughes", "fr_service_manager": "Rebecca Stone",
+    "strategic_manager": "David Clarke", "assistant_director": "Janet Morris", "auditor": "Olivia Turner",
+    "admin": "Chris Walker",
 }
 
 
@@ -113,10 +127,13 @@ def demo() -> None:
         raise SystemExit(2)
     made = 0
     for username, (roles, agency, team) in DEMO_USERS.items():
-        if users.get_by_username(username) is None:
-            users.create_user(username, DEMO_PASSWORD, roles, display_name=username.replace("_", " ").title(),
+        existing = users.get_by_username(username)
+        if existing is None:
+            users.create_user(username, DEMO_PASSWORD, roles, display_name=DEMO_NAMES.get(username),
                               agency=agency, team=team)
             made += 1
+        elif existing.display_name == username.replace("_", " ").title() and username in DEMO_NAMES:
+            users.set_display_name(existing, DEMO_NAMES[username])  # the old made-up name from the username
     deployment, _ = deployments.deploy(deployments.read_model_dir(current_app.config["MODELS_DIR"]), actor_name="demo")
     click.echo(f"demo users: {made} created, {len(DEMO_USERS) - made} already there; models at version {deployment.version}")
     from app.services import audit_sampling
@@ -296,3 +313,59 @@ def scheduler(interval) -> None:
         runner.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+# What the access log records: time, worker pid, method, path WITHOUT the query string (a search
+# query can hold a child's name), status, bytes, milliseconds. No client address, no referrer.
+ACCESS_LOG_FORMAT = '%(t)s [%(p)s] "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+@main.command("serve", with_appcontext=False)
+@click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (each builds its own app and database pool)")
+@click.option("--bind", "-b", default="127.0.0.1:8000", show_default=True, help="HOST:PORT (or unix:PATH)")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds a worker may be silent before it is killed and replaced")
+@click.option("--graceful-timeout", default=30, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds workers get to finish their requests on HUP/TERM")
+@click.option("--pid", "pidfile", default=None, type=click.Path(dir_okay=False), help="Write the master's pid here")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log each request to stderr (path without query string; no addresses)")
+def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log) -> None:
+    """Run the production web server (gunicorn; one master, N workers).
+
+    Each worker creates the app and its database pool itself (no preload), so a HUP to the master
+    (`kill -HUP PID`) replaces the workers one by one without dropping requests. Timers are not
+    fired here: run exactly one `mash scheduler` beside it."""
+    from gunicorn.app.base import BaseApplication
+
+    from app.config import config_from_env
+
+    try:
+        config = config_from_env()
+    except RuntimeError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(2)
+    if not config.SECRET_KEY:  # fail here, once, rather than in every worker
+        click.echo("Set MASH_SECRET_KEY: production refuses to start without a secret key", err=True)
+        raise SystemExit(2)
+
+    options = {
+        "bind": [bind], "workers": workers, "worker_class": "sync", "timeout": timeout,
+        "graceful_timeout": graceful_timeout, "preload_app": False, "proc_name": "mash",
+        "pidfile": pidfile, "accesslog": "-" if access_log else None, "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-", "control_socket_disable": True,  # no shared ~/.gunicorn socket between servers
+    }
+
+    class MashServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings and value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return create_app()  # in the worker, after the fork: its own engine and pool
+
+    click.echo(f"mash serve: {workers} worker(s) on {bind} ({config.NAME} configuration); "
+               "run one `mash scheduler` beside it for timers", err=True)
+    MashServer().run()

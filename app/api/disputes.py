@@ -14,7 +14,8 @@ blp = Blueprint("disputes", __name__, url_prefix="/api/v1", description="Dispute
 @blp.response(201, DisputeCreatedSchema)
 @login_required
 def raise_dispute(body, instance_id):
-    dispute = disputes.raise_dispute(g.user, instance_id, body["disputed_decision"], body["position"])
+    dispute = disputes.raise_dispute(g.user, instance_id, body["disputed_decision"], body["position"],
+                                     named_team=body.get("named_team"), named_agency=body.get("named_agency"))
     return {"dispute_instance_id": dispute.id}
 
 

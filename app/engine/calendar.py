@@ -28,6 +28,11 @@ OPENING_HOURS: dict[int, tuple[time, time]] = {
 }
 
 _MAX_DAYS = 3660  # ten years: a typo like P10000D should fail loudly, not loop
+# No timescale in the spec is longer than a year; a longer one is a typo or an attempt to make a
+# deadline calculation walk the calendar for a long time (issue 13). Counted on the calendar, so a
+# working-time duration whose deadline lands more than a year ahead is refused as well.
+MAX_DURATION_DAYS = 366
+DURATION_CAP = "durations over 1 year are refused"
 
 
 class Duration(NamedTuple):
@@ -68,15 +73,16 @@ def parse_duration(text: str) -> Duration:
         raise ValueError(f"invalid ISO 8601 duration {text!r}: expected e.g. 'PT4H', 'PT30M', 'P1D', "
                          f"'P1DT2H'{hint}")
     parts = match.groupdict()
+    too_long = ValueError(f"duration {text!r} is longer than a year: {DURATION_CAP}")
+    if any(part and len(part) > 20 for part in parts.values()):
+        raise too_long
     weeks = int(parts["weeks"] or 0)
     days = int(parts["days"] or 0) + 7 * weeks
-    if days > _MAX_DAYS:
-        raise ValueError(f"duration {text!r} is longer than {_MAX_DAYS} days")
-    clock = timedelta(hours=float(parts["hours"] or 0), minutes=float(parts["minutes"] or 0),
-                      seconds=float(parts["seconds"] or 0))
-    if clock > timedelta(days=_MAX_DAYS):
-        raise ValueError(f"duration {text!r} is longer than {_MAX_DAYS} days")
-    return Duration(days, clock, weeks=parts["weeks"] is not None)
+    seconds = (float(parts["hours"] or 0) * 3600 + float(parts["minutes"] or 0) * 60
+               + float(parts["seconds"] or 0))
+    if days * 86400 + seconds > MAX_DURATION_DAYS * 86400:
+        raise too_long
+    return Duration(days, timedelta(seconds=seconds), weeks=parts["weeks"] is not None)
 
 
 def _aware(at: datetime, what: str = "instant") -> datetime:
@@ -140,6 +146,30 @@ class MashCalendar:
                 return local.astimezone(timezone.utc)
         return self._hours(self._next_working_day(day))[0].astimezone(timezone.utc)
 
+    def next_closing(self, at: datetime) -> datetime:
+        """The end of the opening period ``at`` falls in, or of the next one if the MASH is closed then (UTC).
+
+        Why: a RED case still open at closing time goes to the out-of-hours team (spec §11.3)."""
+        opening = self.next_opening(at)
+        return self._hours(opening.astimezone(LONDON).date())[1].astimezone(timezone.utc)
+
+    def closed_from(self, at: datetime) -> datetime:
+        """When the MASH is (or will next be) closed from, seen from ``at`` (UTC): if it is open at ``at``,
+        that day's closing time; if it is closed, the closing time that began the closure (so a timer on it
+        fires at once — a RED case arriving on a Sunday goes out of hours straight away, spec §11.3)."""
+        at = _aware(at).astimezone(timezone.utc)
+        if self.is_open(at):
+            return self.next_closing(at)
+        local = at.astimezone(LONDON)
+        day = local.date()
+        if self.is_working_day(day) and local >= self._hours(day)[1]:
+            return self._hours(day)[1].astimezone(timezone.utc)
+        for _ in range(_MAX_DAYS):
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                return self._hours(day)[1].astimezone(timezone.utc)
+        raise ValueError(f"no working day within {_MAX_DAYS} days before {at.date()}")
+
     def add_working(self, start: datetime, duration: str | Duration) -> datetime:
         """Working-time deadline (spec §5): whole days first (keeping clock time, capped at that
         day's closing), then hours/minutes of opening time. Returned in UTC."""
@@ -149,12 +179,17 @@ class MashCalendar:
         current = _aware(start, "start").astimezone(timezone.utc)
         if dur.days == 0 and not dur.time:
             return current
+        horizon = current + timedelta(days=MAX_DURATION_DAYS)
+        shown = repr(duration) if isinstance(duration, str) else f"of {dur.days} days and {dur.time}"
+        too_long = ValueError(f"working duration {shown} ends more than a year ahead: {DURATION_CAP}")
         current = self.next_opening(current)
         if dur.days:
             local = current.astimezone(LONDON)
             day = local.date()
             for _ in range(dur.days):
                 day = self._next_working_day(day)
+            if datetime.combine(day, time(0), LONDON) > horizon:
+                raise too_long
             opens, closes = self._hours(day)
             # Re-localise the wall-clock time on the new day (DST-safe: 09:00–17:30 always exists).
             target = datetime.combine(day, local.time().replace(tzinfo=None), LONDON)
@@ -162,6 +197,8 @@ class MashCalendar:
         remaining = dur.time
         while remaining > timedelta(0):
             current = self.next_opening(current)
+            if current > horizon:
+                raise too_long
             closes = self._hours(current.astimezone(LONDON).date())[1].astimezone(timezone.utc)
             available = closes - current
             if remaining <= available:

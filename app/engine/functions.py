@@ -16,11 +16,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
 from app.engine.calendar import MashCalendar, add_elapsed as _add_elapsed, parse_duration
-from app.engine.evaluator import value_size
+from app.engine.evaluator import charge, value_size
 
 __all__ = ["build_functions", "to_instant", "iso"]
 
 Instant = str | datetime
+
+# Steps charged per calendar day a deadline calculation walks (docs/safety.md, "Limits"): with the
+# one-year cap on durations this keeps a dozen long deadlines in one expression within its budget,
+# and refuses `[add_working(now(), "PT2000H") for i in range(15)]`-style loops by cost.
+DAY_COST = 30
 
 
 def to_instant(value: Instant, what: str = "instant") -> datetime:
@@ -105,10 +110,14 @@ def build_functions(clock: Callable[[], datetime], calendar: MashCalendar, *,
         return iso(to_instant(clock(), "clock"))
 
     def add_elapsed(start: Instant, duration: str) -> str:
+        charge(DAY_COST)
         return iso(_add_elapsed(to_instant(start, "start"), parse_duration(duration)))
 
     def add_working(start: Instant, duration: str) -> str:
-        return iso(mash.add_working(to_instant(start, "start"), parse_duration(duration)))
+        begin = to_instant(start, "start")
+        end = mash.add_working(begin, parse_duration(duration))  # refuses a walk of more than a year
+        charge(DAY_COST * (1 + max(0, (end - begin).days)))  # the days it walked
+        return iso(end)
 
     def deadline(start: Instant, duration: str | None, calendar: str) -> str | None:
         if duration is None:
@@ -121,6 +130,22 @@ def build_functions(clock: Callable[[], datetime], calendar: MashCalendar, *,
 
     def next_opening(at: Instant) -> str:
         return iso(mash.next_opening(to_instant(at)))
+
+    def mash_open(at: Instant) -> bool:
+        return mash.is_open(to_instant(at))
+
+    def next_closing(at: Instant) -> str:
+        return iso(mash.next_closing(to_instant(at)))
+
+    def closed_from(at: Instant) -> str:
+        return iso(mash.closed_from(to_instant(at)))
+
+    def latest(*values: Instant | None | list) -> str | None:
+        flat: list[Any] = []
+        for value in values:
+            flat.extend(value if isinstance(value, (list, tuple)) else [value])
+        instants = [to_instant(v) for v in flat if v is not None]
+        return iso(builtins.max(instants)) if instants else None
 
     def earliest(*values: Instant | None | list) -> str | None:
         flat: list[Any] = []
@@ -135,5 +160,6 @@ def build_functions(clock: Callable[[], datetime], calendar: MashCalendar, *,
 
     table = _bounded_builtins(max_size)
     table.update(now=now, add_elapsed=add_elapsed, add_working=add_working, deadline=deadline,
-                 next_opening=next_opening, earliest=earliest, days_between=days_between)
+                 next_opening=next_opening, earliest=earliest, days_between=days_between,
+                 mash_open=mash_open, next_closing=next_closing, closed_from=closed_from, latest=latest)
     return table

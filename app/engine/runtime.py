@@ -83,7 +83,9 @@ def _is_instance_of_many(task) -> bool:
     it reaches the case only through the activity's output collection, never by the shared names
     every instance writes (which would show one agency's answer as if it were the case's)."""
     parent = task.parent
-    return parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
+    # the activity's successor is also a child of it in the task tree: only its own instances count
+    return (parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
+            and task.task_spec.name == getattr(parent.task_spec, "task_spec", None))
 
 
 def _is_timer(spec) -> bool:
@@ -325,7 +327,9 @@ class Runtime:
             exclude = properties.get("excludeActorsOf") or ""
             tasks.append(ReadyTask(
                 id=str(task.id), bpmn_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
-                role=spec.lane, team=self._property(task, names, properties, "team"),
+                # a `role` property (an expression) overrides the lane, e.g. an audit task per named manager
+                role=self._property(task, names, properties, "role") or spec.lane,
+                team=self._property(task, names, properties, "team"),
                 agency=self._property(task, names, properties, "agency"),
                 due_at=self._property(task, names, properties, "dueAt"),
                 form=properties.get("formJsonSchemaFilename"), ui_form=properties.get("formUiSchemaFilename"),
@@ -360,9 +364,13 @@ class Runtime:
     def follow_case_dates(self, workflow: BpmnWorkflow, case_data: Mapping[str, Any]) -> None:
         """Waiting date timers whose expression is a pure function of case data re-read it, so raising
         the RAG (a new `outcome_due_at`) moves the alerts as well as the due times shown. Expressions
-        that call now() were decided when their task started and are left alone."""
+        that call now() were decided when their task started and are left alone. An event-based gateway's
+        one date timer follows the case the same way (e.g. the out-of-hours watch, spec §11.3)."""
         for task in workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, MultipleEventDefinition):
+                dates = [d for d in definition.event_definitions if type(d) is TimeDateEventDefinition]
+                definition = dates[0] if len(dates) == 1 else None
             if type(definition) is not TimeDateEventDefinition or task.internal_data.get("event_fired"):
                 continue
             if "now(" in definition.expression or task.internal_data.get("event_value") is None:

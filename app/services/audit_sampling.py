@@ -17,10 +17,12 @@ it two service operators:
       (`assessment_outcome` = `nfa`, recorded by the receiving team) — for the First Response
       service manager;
     * every urgent downgrade (`on_urgent_downgrade_audit`, spec §3.8) — listed for the monthly audit.
-  A case drawn for several reasons is one sample with all its reasons. Choices are random but
+  A case drawn for several reasons is one sample with all its reasons; a worker sample says the lane the
+  worker worked it in (`worker_lane`). Who audits which sample is the diagram's decision (spec §11.11:
+  the named managers), never this module's. Choices are random but
   reproducible: seeded by the month, so the same month always draws the same cases.
 
-When the auditor completes an audit task whose diagram names the case (`relatedCase` property),
+When the named manager completes an audit task whose diagram names the case (`relatedCase` property),
 the finding is recorded in that case's own history (`audit_finding_recorded`), in the same unit of
 work as the task.
 """
@@ -37,7 +39,7 @@ from sqlalchemy import select
 
 from app.engine.clock import CLOCK
 from app.extensions import db
-from app.models import Contact, ProcessInstance, TaskRecord, User
+from app.models import Contact, HistoryEvent, ProcessInstance, TaskRecord, User
 from app.services import access, deployments, engine_host, history
 from app.services.errors import ProcessFailed
 from app.services.transaction import unit_of_work
@@ -47,12 +49,6 @@ PROCESS_ID = "audit_sampling"
 FRONT_DOOR = "front_door"
 WORKER_LANES = frozenset({"masho", "decision_maker", "eh_decision_maker"})
 NFA_SHARE = 0.20
-REASONS = {
-    "worker": "mash_manager",               # team managers dip-sample one case per worker
-    "nfa": "service_manager",               # 20 % of NFA contacts
-    "referral_nfa": "first_response_service_manager",  # referrals for assessment that ended in NFA
-    "urgent_downgrade": "service_manager",  # every urgent downgrade is listed (spec §3.8)
-}
 
 
 def _london_midnight(day: date) -> datetime:
@@ -96,18 +92,26 @@ def draw(period_start: str, period_end: str) -> dict:
 
     # one case per worker
     per_worker: dict[int, set[int]] = defaultdict(set)
+    lanes_of: dict[tuple[int, int], set[str]] = defaultdict(set)  # (worker, case) -> the lanes they worked in
     if by_id:
         for task in db.session.execute(select(TaskRecord).where(
                 TaskRecord.instance_id.in_(sorted(by_id)), TaskRecord.state == "completed",
                 TaskRecord.role.in_(sorted(WORKER_LANES)), TaskRecord.completed_by.is_not(None))).scalars():
             per_worker[task.completed_by].add(task.instance_id)
+            lanes_of[(task.completed_by, task.instance_id)].add(task.role)
     names = {u.id: u.username for u in db.session.execute(
         select(User).where(User.id.in_(sorted(per_worker) or [-1]))).scalars()}
+    worker_lane_of: dict[int, str] = {}
     for user_id in sorted(per_worker, key=lambda uid: names.get(uid, "")):
         fresh = sorted(per_worker[user_id] - set(workers_of))  # a case of their own where there is one
         chosen = rng.choice(fresh or sorted(per_worker[user_id]))
-        reasons[chosen].append("worker")
-        workers_of.setdefault(chosen, names.get(user_id, str(user_id)))
+        if "worker" not in reasons[chosen]:
+            reasons[chosen].append("worker")
+        if chosen not in workers_of:
+            workers_of[chosen] = names.get(user_id, str(user_id))
+            # the lane the worker worked the case in: the diagram sends the dip sample to that team's manager
+            lanes = lanes_of[(user_id, chosen)]
+            worker_lane_of[chosen] = "eh_decision_maker" if "eh_decision_maker" in lanes else sorted(lanes)[0]
 
     # 20 % of NFA contacts
     nfa = [i for i, (instance, _) in by_id.items() if instance.outcome == "nfa"]
@@ -131,8 +135,8 @@ def draw(period_start: str, period_end: str) -> dict:
         instance, contact = by_id[case_id]
         samples.append({
             "case_id": case_id, "reference": f"MASH-{contact.received_at:%Y%m%d}-{contact.id:06d}",
-            "reasons": reasons[case_id], "sampled_for": sorted({REASONS[r] for r in reasons[case_id]}),
-            "worker": workers_of.get(case_id), "outcome": instance.outcome,
+            "reasons": reasons[case_id],
+            "worker": workers_of.get(case_id), "worker_lane": worker_lane_of.get(case_id), "outcome": instance.outcome,
         })
     return {
         "month": f"{end:%Y-%m}", "period_start": start.isoformat(), "period_end": end.isoformat(),
@@ -188,6 +192,48 @@ def _related_id(source: str, data: dict) -> int | None:
         return int(value) if value is not None else None
     except Exception:  # a model error shows no link rather than breaking the page
         return None
+
+
+_related_ids_by_bundle: dict[str, frozenset[str]] = {}
+
+
+def _tasks_with_related_case(bundle) -> frozenset[str]:
+    """BPMN ids of the user tasks that carry a `relatedCase` property, worked out once per version."""
+    found = _related_ids_by_bundle.get(bundle.bundle_hash)
+    if found is None:
+        specs = list(bundle.process_specs.values()) + [s for subs in bundle.subprocess_specs.values()
+                                                       for s in subs.values() if s is not None]
+        found = frozenset(t.bpmn_id for spec in specs for t in spec.task_specs.values()
+                          if ((getattr(t, "extensions", None) or {}).get("properties") or {}).get("relatedCase"))
+        _related_ids_by_bundle[bundle.bundle_hash] = found
+    return found
+
+
+def may_read_related_case(user: User, instance: ProcessInstance) -> bool:
+    """Need-to-know through task property `relatedCase`: whoever may work an open task about a case (e.g.
+    the manager auditing a sampled case) may read that case, and keeps reading it once they have
+    recorded a finding on it. The related case is read from the task's own form data (`sample`)."""
+    if db.session.execute(select(HistoryEvent.id).where(
+            HistoryEvent.instance_id == instance.id, HistoryEvent.type == "audit_finding_recorded",
+            HistoryEvent.actor_id == user.id).limit(1)).first() is not None:
+        return True
+    deployment = deployments.latest()
+    if deployment is None:
+        return False
+    bpmn_ids = _tasks_with_related_case(engine_host.bundle_for(deployment.id))
+    if not bpmn_ids:
+        return False
+    rows = db.session.execute(select(TaskRecord).where(
+        TaskRecord.state == "ready", TaskRecord.role.in_(sorted(user.roles)),
+        TaskRecord.bpmn_id.in_(sorted(bpmn_ids)))).scalars()
+    for task in rows:
+        if not task.form_data or not access.may_work(user, task):
+            continue
+        owner = db.session.get(ProcessInstance, task.instance_id)
+        source = engine_host.bundle_for(owner.deployment_id).task_properties(task.bpmn_id).get("relatedCase")
+        if source and _related_id(source, task.form_data) == instance.id:
+            return True
+    return False
 
 
 def related_case(user: User, task: TaskRecord) -> dict | None:

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import ProcessInstance, User
 from app.services import cases, deployments, engine_host, history
 from app.services.errors import Forbidden, Invalid, ProcessFailed
+from app.services.roles import AGENCIES, AGENCY_ROLES, TEAM_ROLES, TEAMS
 from app.services.transaction import unit_of_work
 
 ESCALATION = "escalation"
@@ -22,7 +23,11 @@ RAISING_ROLES = frozenset({"mash_manager", "eh_manager", "receiving_team_manager
 REVIEW_ROLES = frozenset({"service_manager", "strategic_manager", "assistant_director", "auditor"})
 
 
-def raise_dispute(user: User, case_id: int, disputed_decision: str, position: str) -> ProcessInstance:
+def raise_dispute(user: User, case_id: int, disputed_decision: str, position: str, *,
+                  named_team: str | None = None, named_agency: str | None = None) -> ProcessInstance:
+    """Start a dispute about a case. The host seeds facts only: who raised it (with their team or
+    agency), the team or agency the dispute names, and the case's receiving team; the diagram decides
+    who sits on each side at level 1 (spec §11.13)."""
     case = cases.get_instance(user, case_id)  # 404 unless the user may see the case
     if not user.roles & RAISING_ROLES:
         raise Forbidden("Raise a dispute through your line manager")
@@ -31,6 +36,10 @@ def raise_dispute(user: User, case_id: int, disputed_decision: str, position: st
         errors["disputed_decision"] = ["Say which decision or recommendation you disagree with"]
     if not (position or "").strip():
         errors["position"] = ["Give your position and the reasons for it"]
+    if named_team and named_team not in TEAMS:
+        errors["named_team"] = [f"Name a team, one of: {', '.join(TEAMS)}"]
+    if named_agency and named_agency not in AGENCIES:
+        errors["named_agency"] = [f"Name an agency, one of: {', '.join(AGENCIES)}"]
     if errors:
         raise Invalid(errors)
     deployment = deployments.latest()
@@ -42,6 +51,11 @@ def raise_dispute(user: User, case_id: int, disputed_decision: str, position: st
         "raised_by": user.username, "raised_by_role": sorted(user.roles & RAISING_ROLES)[0],
         "raised_at": CLOCK.now().isoformat(), "disputed_decision": disputed_decision.strip(),
         "position": position.strip(),
+        # the other side at level 1 (spec §11.13): the raiser's own team or agency, else the one named
+        "raised_by_team": user.team if user.roles & TEAM_ROLES else None,
+        "raised_by_agency": user.agency if user.roles & AGENCY_ROLES else None,
+        "named_team": named_team or None, "named_agency": named_agency or None,
+        "case_receiving_team": data.get("receiving_team"),
     }
     with unit_of_work():
         dispute = cases.start_instance_in_transaction(deployment, ESCALATION, seed, user, contact_id=case.contact_id,

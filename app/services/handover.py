@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from sqlalchemy import select
+
 from app.extensions import db
-from app.models import ProcessInstance, User
+from app.models import ProcessInstance, TaskRecord, User
 from app.services import access, agency_answers, engine_host, forms, history
 from app.services.errors import NotFound
 from app.services.roles import TEAM_ROLES
@@ -52,10 +54,20 @@ def _holder_keys(bundle_forms: Mapping[str, Any]) -> dict[str, str]:
 
 
 def may_receive(user: User, instance: ProcessInstance) -> bool:
+    """MASH staff and auditors by the same rule as the case itself (access.may_view: need-to-know,
+    or a MASH user's active break-glass access); the receiving team the case is handed to. Being
+    inside the MASH firewall is not enough: outside the case's need-to-know it is 404, as for the
+    case. Partners never receive the package (it is for the receiving team)."""
     if access.inside_firewall(user):
+        return access.may_view(user, instance)
+    if not user.roles & TEAM_ROLES or not user.team:
+        return False
+    if (instance.case_data or {}).get("receiving_team") == user.team:
         return True
-    team = (instance.case_data or {}).get("receiving_team")
-    return bool(user.roles & TEAM_ROLES) and team is not None and user.team == team
+    # a team holding an open task on the case (e.g. the out-of-hours team, spec §11.3) gets the same package
+    return db.session.execute(select(TaskRecord.id).where(
+        TaskRecord.instance_id == instance.id, TaskRecord.state == "ready", TaskRecord.team == user.team,
+        TaskRecord.role.in_(sorted(user.roles & TEAM_ROLES)))).first() is not None
 
 
 def package(user: User, instance_id: int) -> dict:

@@ -19,6 +19,7 @@ from app.services.transaction import unit_of_work
 DEDICATED_STARTS = {
     "front_door": "Record a contact instead (POST /api/v1/contacts)",
     "escalation": "Raise a dispute from the case instead (POST /api/v1/instances/{id}/disputes)",
+    "audit_sampling": "The monthly audit cycle runs once, started by `mash audit-sampling start`",
 }
 RESERVED_FIELDS = frozenset({"instance_id", "contact_id", "started_by", "case_instance_id"})
 MAX_START_DATA_BYTES = 64 * 1024

@@ -107,7 +107,7 @@ def test_a_contact_open_at_the_decision_deadline_needs_the_managers_agreement_on
     CLOCK.advance(timedelta(minutes=2))  # Wednesday 09:31: one working day from receipt has passed
     assert timers.fire_due() >= 1  # one sweep of the case fires every timer due in it
     (agree,) = _mgr_tasks(flow, "agree_contact_stays_open")
-    assert agree["bpmn_id"] == "agree_contact_stays_open_allocate"
+    assert agree["bpmn_id"] == "agree_contact_stays_open"  # one per contact, wherever it stands (spec §11.9)
     assert agree["title"] == "Agree the contact stays open"
     assert "The contact for Jamie Doe is still open in the MASH" in _instructions(agree)
     # the allocation and the acknowledgement fell due at the same moment
@@ -117,8 +117,8 @@ def test_a_contact_open_at_the_decision_deadline_needs_the_managers_agreement_on
     fired = [e["bpmn_id"] for e in flow.history() if e["type"] == "timer_fired"]
     assert len(fired) == len(set(fired)) >= 3  # every timer that fired in the sweep is in the history, once
 
-    flow.do("mgr", "agree_contact_stays_open_allocate", {"stay_open_agreed": True}, status=422)  # reason required
-    flow.do("mgr", "agree_contact_stays_open_allocate",
+    flow.do("mgr", "agree_contact_stays_open", {"stay_open_agreed": True}, status=422)  # reason required
+    flow.do("mgr", "agree_contact_stays_open",
             {"stay_open_agreed": True, "stay_open_reason": "Waiting for the school's account; decide by noon."})
     assert flow.instance()["data"]["stay_open_agreed"] is True
 
@@ -131,7 +131,7 @@ def test_a_contact_open_at_the_decision_deadline_needs_the_managers_agreement_on
     assert _mgr_tasks(flow, "agree_contact_stays_open") == []
     asked = [e["bpmn_id"] for e in flow.history()
              if e["type"] == "task_ready" and e["bpmn_id"].startswith("agree_contact_stays_open")]
-    assert asked == ["agree_contact_stays_open_allocate"]
+    assert asked == ["agree_contact_stays_open"]
 
 
 def test_the_agreement_is_asked_at_triage_when_triage_is_open_at_the_deadline(client):
@@ -141,7 +141,7 @@ def test_the_agreement_is_asked_at_triage_when_triage_is_open_at_the_deadline(cl
     _advance(flow, timedelta(hours=23, minutes=31))  # Wednesday 09:31
     timers.fire_due()
     (agree,) = _mgr_tasks(flow, "agree_contact_stays_open")
-    assert agree["bpmn_id"] == "agree_contact_stays_open_triage_social_care"
+    assert agree["bpmn_id"] == "agree_contact_stays_open"
     assert flow.task("dm", "triage_social_care")
 
 

@@ -76,7 +76,8 @@ def test_urgent_s47_is_red_confirmed_and_goes_to_daat_by_phone(client):
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "s47"})
     flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "RED"})
     flow.do("daat", "handover", {"handover_accepted": True})
-    flow.do("dm", "phone_referrer", {"phoned_at": "2026-11-24T12:00:00+00:00", "spoke_to": "Ann Teacher"})
+    flow.do("dm", "phone_referrer", {"phoned_at": "2026-11-24T12:00:00+00:00", "spoke_to": "Ann Teacher",
+                                     "family_phoned_at": "2026-11-24T12:10:00+00:00"})  # spec §11.8
     _acknowledge(flow)
     case = flow.instance()
     assert (case["status"], case["outcome"], case["rag"], case["is_referral"]) == ("completed", "s47_strategy", "RED", True)

@@ -59,7 +59,8 @@ def record_contact(site, page, red: bool) -> None:
 def triage(site, page, threshold_label: str, analysis: str) -> None:
     page.get_by_label("Analysis", exact=True).fill(analysis)
     choose(page, "Threshold", threshold_label)
-    for legend in ("Closed within 12 weeks with the same concerns", "May become significant harm without action",
+    # the 12-week fact is worked out from the history check, not typed (spec §11.7)
+    for legend in ("May become significant harm without action",
                    "Meets the disability eligibility criteria", "Transfer to social care"):
         choose(page, legend, "No")
 
@@ -100,7 +101,7 @@ def test_red_s47_phone_contact_reaches_the_daat_handover(site, client):
     proposal = dm.locator(".app-proposal")
     assert proposal.is_visible(), dm.inner_text("main")[:1500]
     text = proposal.inner_text()
-    assert "s47 strategy" in text and "triage_outcome_r1" in text, text
+    assert "Section 47 strategy discussion" in text and "triage_outcome_r1" not in text, text  # the rule's own words
     assert dm.get_by_label("Analysis", exact=True).input_value().startswith("Disclosure")  # answers kept
     site.submit(dm, "Save and continue", status=200)
 
@@ -311,18 +312,22 @@ def test_online_referral_shows_999_first_and_gives_a_reference(site, client):
     assert page.url.endswith("/refer")
     main = page.inner_text("main")
     assert main.index("999") < main.index("Tell us you are worried about a child")
-    site.submit(page, "Send referral", status=422)
+    site.submit(page, "Continue", status=422)
     assert page.locator(".govuk-error-summary").is_visible()
+    choose(page, "Do you want to tell us who you are?", "Yes")
     page.get_by_label("Your name").fill("A Neighbour")
     page.get_by_label("Phone number").fill("07700 900000")
     page.get_by_label("First name (optional)").fill("Robin")
     page.get_by_label("Last name", exact=True).fill("Online")
+    choose(page, "Has this child been born?", "Yes")
     birth = page.get_by_role("group", name="Date of birth")
     birth.get_by_label("Day").fill("3")
     birth.get_by_label("Month").fill("2")
     birth.get_by_label("Year").fill("2015")
     page.get_by_label("What are you worried about?").fill("Shouting every night and the child is often outside late.")
     page.get_by_label("No, I have not asked them").check()
+    site.submit(page, "Continue", status=200)
+    assert "Check your answers" in page.inner_text("h1")
     site.submit(page, "Send referral", status=200)
     text = page.inner_text("main")
     assert re.search(r"MASH-\S+", text), text

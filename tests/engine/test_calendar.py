@@ -176,3 +176,40 @@ def test_christmas_2026_closes_the_25th_26th_and_28th():
     assert not CAL.is_working_day(date(2026, 12, 26))  # Boxing Day falls on a Saturday; the 28th is its substitute
     assert CAL.add_working(utc(2026, 12, 24, 16, 30), "PT8H") == utc(2026, 12, 29, 16, 0)
     assert CAL.add_working(utc(2026, 12, 24, 10, 0), "P1D") == utc(2026, 12, 29, 10, 0)
+
+
+# ---------------------------------------------------------------- next_closing / closed_from (spec §11.3)
+
+@pytest.mark.parametrize("at, expected", [
+    (utc(2026, 11, 19, 10, 0), utc(2026, 11, 19, 17, 30)),  # Thursday, open: today's closing
+    (utc(2026, 11, 20, 16, 59), utc(2026, 11, 20, 17, 0)),  # Friday 16:59: closes at 17:00
+    (utc(2026, 11, 20, 17, 0), utc(2026, 11, 23, 17, 30)),  # Friday closing instant: Monday's closing
+    (utc(2026, 11, 22, 3, 55), utc(2026, 11, 23, 17, 30)),  # Sunday night: Monday's closing
+    (utc(2026, 12, 24, 18, 0), utc(2026, 12, 29, 17, 30)),  # Christmas and Boxing Day observed
+    (utc(2026, 7, 1, 8, 30), utc(2026, 7, 1, 16, 30)),      # BST: 17:30 local = 16:30 UTC
+])
+def test_next_closing(at, expected):
+    assert CAL.next_closing(at) == expected
+
+
+@pytest.mark.parametrize("at, expected", [
+    (utc(2026, 11, 19, 10, 0), utc(2026, 11, 19, 17, 30)),  # open: closes at 17:30
+    (utc(2026, 11, 20, 16, 59), utc(2026, 11, 20, 17, 0)),  # Friday 16:59: a minute later
+    (utc(2026, 11, 22, 3, 55), utc(2026, 11, 20, 17, 0)),   # Sunday: closed since Friday 17:00
+    (utc(2026, 11, 23, 8, 0), utc(2026, 11, 20, 17, 0)),    # Monday before opening: still Friday's closure
+    (utc(2026, 11, 24, 18, 0), utc(2026, 11, 24, 17, 30)),  # Tuesday evening: since 17:30
+    (utc(2026, 12, 25, 12, 0), utc(2026, 12, 24, 17, 30)),  # bank holiday: since Christmas Eve's closing
+])
+def test_closed_from(at, expected):
+    assert CAL.closed_from(at) == expected
+
+
+def test_model_functions_for_out_of_hours():
+    from app.engine.functions import build_functions
+    fns = build_functions(lambda: utc(2026, 11, 20, 16, 59), CAL)
+    assert fns["mash_open"]("2026-11-20T16:59:00+00:00") is True
+    assert fns["mash_open"]("2026-11-22T03:55:00+00:00") is False
+    assert fns["next_closing"]("2026-11-20T16:59:00+00:00") == "2026-11-20T17:00:00+00:00"
+    assert fns["closed_from"]("2026-11-22T03:55:00+00:00") == "2026-11-20T17:00:00+00:00"
+    assert fns["latest"](None, "2026-11-20T10:00:00+00:00", ["2026-11-21T10:00:00+00:00"]) == "2026-11-21T10:00:00+00:00"
+    assert fns["latest"](None) is None

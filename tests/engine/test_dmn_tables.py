@@ -119,9 +119,9 @@ NOT_ALERTED = dict(alert_mash_manager=False, alert_team_manager=False)
 ROUTING_CASES = [
     # (case, input changes, rule, contact_route, provisional_rag, alert_mash_manager, alert_team_manager)
     ("open to social care", dict(open_case="social_care"), "r1", "allocated_worker", "NONE", False, False),
-    ("open to social care, urgent beats r2", dict(open_case="social_care", urgent=True), "r1", "allocated_worker", "NONE", True, True),
+    ("open to social care, urgent beats r2", dict(open_case="social_care", urgent=True), "r1", "allocated_worker", "RED", True, True),  # spec §11.2
     ("open to social care, manager attention", dict(open_case="social_care", manager_attention=True), "r1", "allocated_worker", "NONE", True, False),
-    ("open to social care, urgent and manager attention", dict(open_case="social_care", urgent=True, manager_attention=True), "r1", "allocated_worker", "NONE", True, True),
+    ("open to social care, urgent and manager attention", dict(open_case="social_care", urgent=True, manager_attention=True), "r1", "allocated_worker", "RED", True, True),  # spec §11.2
     ("open to social care, information request", dict(open_case="social_care", request_type="information_request"), "r1", "allocated_worker", "NONE", False, False),
     ("open to social care, advice only", dict(open_case="social_care", request_type="advice", information_only=True), "r1", "allocated_worker", "NONE", False, False),
     ("urgent", dict(urgent=True), "r2", "triage", "RED", True, False),

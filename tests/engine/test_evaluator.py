@@ -251,6 +251,7 @@ def test_function_table_is_exactly_the_documented_one():
         "len", "min", "max", "sum", "any", "all", "sorted", "abs", "round", "int", "float", "str",
         "bool", "list", "dict", "set", "tuple", "range", "enumerate", "zip", "now", "add_elapsed",
         "add_working", "deadline", "next_opening", "earliest", "days_between",
+        "mash_open", "next_closing", "closed_from", "latest",  # out of hours (spec §11.3)
     }
 
 

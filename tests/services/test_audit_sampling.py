@@ -103,8 +103,24 @@ def _audit_tasks():
         TaskRecord.bpmn_id == "audit_case", TaskRecord.state == "ready")).scalars())
 
 
-def test_the_process_draws_each_month_and_the_auditor_records_findings_against_the_case(ctx):
+NAMED = {"worker": None, "nfa": "service_manager", "urgent_downgrade": "service_manager",
+         "referral_nfa": "first_response_service_manager"}
+
+
+def _named_managers(sample):
+    """Spec §11.11 / protocol §16: who audits a sample (the worker's team manager for a dip sample)."""
+    roles = {NAMED[r] or ("eh_manager" if sample["worker_lane"] == "eh_decision_maker" else "mash_manager")
+             for r in sample["reasons"]}
+    return sorted(roles)
+
+
+def test_the_process_draws_each_month_and_the_named_managers_record_findings_against_the_case(ctx):
+    """§16 (spec §11.11 changed this test: the audits go to the named managers, no longer the auditor)."""
     ids = seed_november()
+    for username, role in (("sm", "service_manager"), ("frsm", "first_response_service_manager")):
+        if users.get_by_username(username) is None:
+            users.create_user(username, "correct-horse-battery", [role])
+    make_people(["mgr", "ehmgr"])
     instance, started = audit_sampling.start()
     assert started and audit_sampling.start()[1] is False  # one long-running instance
     assert instance.next_timer_at == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -114,17 +130,19 @@ def test_the_process_draws_each_month_and_the_auditor_records_findings_against_t
     assert timers.fire_due(datetime(2026, 12, 1, 0, 1, tzinfo=UTC)) == 1
     tasks = _audit_tasks()
     expected = audit_sampling.draw("2026-11-01", "2026-11-30")
-    assert len(tasks) == expected["counts"]["audit_tasks"]
-    assert {t.role for t in tasks} == {"auditor"}
+    wanted = sorted((s["case_id"], role) for s in expected["samples"] for role in _named_managers(s))
+    assert len(tasks) == len(wanted) > expected["counts"]["audit_tasks"]  # a case sampled twice is audited twice
+    assert {t.role for t in tasks} == {"mash_manager", "eh_manager", "service_manager",
+                                      "first_response_service_manager"}
     # ten working days from the draw (Tuesday 1 December 00:01 → opens 09:00 → Tuesday 15 December 09:00)
     assert {t.due_at for t in tasks} == {datetime(2026, 12, 15, 9, 0, tzinfo=UTC)}
     db.session.refresh(instance)
     assert instance.next_timer_at == datetime(2027, 1, 1, 0, 0, tzinfo=UTC)  # the cycle goes on
     assert instance.case_data["draw"]["counts"]["referral_nfa"] == 2
 
-    # the auditor opens the task: it links to the sampled case
-    browser = Browser(ctx, "auditor")
-    task = tasks[0]
+    # the MASH manager opens a dip-sample task: it links to the sampled case, which they may now read
+    browser = Browser(ctx, "mgr")
+    task = next(t for t in tasks if t.role == "mash_manager")
     response = browser.get(f"/tasks/{task.id}")
     assert response.status_code == 200, response.get_data(as_text=True)[:3000]
     page = soup(response)
@@ -135,16 +153,18 @@ def test_the_process_draws_each_month_and_the_auditor_records_findings_against_t
     assert browser.get(link["href"]).status_code == 200
 
     api = Api(ctx.test_client())
-    response = api.post("auditor", f"/api/v1/tasks/{task.id}/complete", {"data": {**FORM, "standard_2_8": "not_met"}})
+    assert api.post("auditor", f"/api/v1/tasks/{task.id}/complete", {"data": FORM}).status_code == 403
+    response = api.post("mgr", f"/api/v1/tasks/{task.id}/complete", {"data": {**FORM, "standard_2_8": "not_met"}})
     assert response.status_code == 200, response.json
     finding = db.session.execute(select(HistoryEvent).where(
         HistoryEvent.instance_id == case_id, HistoryEvent.type == "audit_finding_recorded")).scalar_one()
-    assert finding.actor == "auditor" and finding.detail["values"]["standard_2_8"] == "not_met"
-    assert len(_audit_tasks()) == expected["counts"]["audit_tasks"] - 1
+    assert finding.actor == "mgr" and finding.detail["values"]["standard_2_8"] == "not_met"
+    assert len(_audit_tasks()) == len(wanted) - 1
+    assert browser.get(link["href"]).status_code == 200  # the finding's author still reads the case
 
     # a required standard left out is refused
-    other = _audit_tasks()[0]
-    response = api.post("auditor", f"/api/v1/tasks/{other.id}/complete",
+    other = next(t for t in _audit_tasks() if t.role == "service_manager")
+    response = api.post("sm", f"/api/v1/tasks/{other.id}/complete",
                         {"data": {k: v for k, v in FORM.items() if k != "standard_2_1"}})
     assert response.status_code == 422 and "standard_2_1" in response.json["details"]["errors"]
 
@@ -152,5 +172,5 @@ def test_the_process_draws_each_month_and_the_auditor_records_findings_against_t
     seed_case(datetime(2026, 12, 3, 10, 0, tzinfo=UTC), "nfa")
     assert timers.fire_due(datetime(2027, 1, 1, 0, 5, tzinfo=UTC)) == 1
     after = _audit_tasks()
-    assert len(after) == expected["counts"]["audit_tasks"] - 1 + 1  # December: 20 % of its 2 NFA contacts, rounded up
+    assert len(after) == len(wanted) - 1 + 1  # December: 20 % of its 2 NFA contacts, rounded up
     assert datetime(2026, 12, 15, 9, 0, tzinfo=UTC) in {t.due_at for t in after}

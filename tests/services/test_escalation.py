@@ -32,6 +32,9 @@ def _raise(people):
         "raised_by": "daat_mgr", "raised_by_role": "receiving_team_manager", "raised_at": CLOCK.now().isoformat(),
         "disputed_decision": "s17 assessment rather than a strategy discussion",
         "position": "The injuries meet the s47 threshold.",
+        # spec §11.13: the host also seeds who is on the other side; none here, so level 1 is the MASH side only
+        "raised_by_team": None, "raised_by_agency": None, "named_team": None, "named_agency": None,
+        "case_receiving_team": None,
     }
     with unit_of_work():
         dispute = cases.start_instance_in_transaction(deployments.latest(), "escalation", seed, people["mgr"])

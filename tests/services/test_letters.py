@@ -36,7 +36,8 @@ def _decided(client, threshold="not_met", **contact) -> Flow:
     flow.intake()
     flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": threshold})
-    flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "NONE" if threshold == "not_met" else "GREEN"})
+    agreed = {"not_met": "NONE", "s47": "RED"}.get(threshold, "GREEN")  # s47 is always RED (spec §11.4)
+    flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": agreed})
     return flow
 
 

@@ -67,7 +67,7 @@ def seed_month(client) -> dict:
     for flow in (nfa, s17, advice, late, red):
         flow.api.tokens.clear()
     timers.fire_due()
-    late.do("mgr", "agree_contact_stays_open_triage_social_care",
+    late.do("mgr", "agree_contact_stays_open",  # one per contact (spec §11.9)
             {"stay_open_agreed": True, "stay_open_reason": "Waiting for the school; decide by noon."})
     late.do("dm", "triage_social_care", {**TRIAGE, "threshold": "not_met"})
     late.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "NONE"})
@@ -154,8 +154,9 @@ def test_volume_conversion_repeat_and_dispute_figures_and_their_csv(client):
                                                      "to": "2026-11-30", "format": "csv"}
 
 
-def test_the_default_period_is_last_calendar_month_and_dates_are_checked(ctx):
-    assert oversight.parse_period({}) == oversight.Period(date(2026, 10, 1), date(2026, 10, 31))
+def test_the_default_period_is_this_month_to_date_and_dates_are_checked(ctx):
+    today = CLOCK.now().astimezone(oversight.LONDON).date()
+    assert oversight.parse_period({}) == oversight.Period(today.replace(day=1), today)  # never an empty last month
     assert oversight.parse_period({"from-day": "1", "from-month": "2", "from-year": "2026", "to-day": "28",
                                    "to-month": "2", "to-year": "2026"}) == oversight.Period(date(2026, 2, 1),
                                                                                             date(2026, 2, 28))

@@ -9,6 +9,8 @@ from flask import Flask, request
 from app.config import Config, config_from_env
 from app.extensions import api as rest_api
 from app.extensions import db, migrate
+from app.resilience import MashFlask, engine_options
+from app.resilience import install as install_connection_retry
 
 log = logging.getLogger(__name__)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -16,7 +18,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = MashFlask(__name__, instance_relative_config=False)
     if config is None:
         config = config_from_env()
     if isinstance(config, dict):
@@ -30,13 +32,20 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # PostgreSQL: test pooled connections before use and replace old ones (app.resilience)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        uri, app.config.get("SQLALCHEMY_ENGINE_OPTIONS"), app.config.get("DB_POOL_RECYCLE_SECONDS", 1800))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True)
     with app.app_context():
         from app.services.transaction import configure_sqlite
         configure_sqlite(db.engine)
+    from app.services import engine_host
+    engine_host.use_fresh_bundles(bool(app.config.get("FRESH_BUNDLES")))
 
+    from app.input_limits import install as install_input_limits
+    install_input_limits(app, rest_api)  # 64-bit ids in URLs, JSON depth: before any route is added
     rest_api.init_app(app)
     from app.api import register as register_api
     from app.error_pages import register as register_errors
@@ -44,6 +53,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_api(app, rest_api)
     register_web(app)
     register_errors(app)
+    install_connection_retry(app)  # a safe request that lost its database connection runs once more
 
     @app.after_request
     def _security_headers(response):

@@ -9,6 +9,13 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A source checkout runs on the repository's own models and keeps its SQLite file in instance/;
+# an installed wheel (ROOT is then site-packages) uses the models shipped inside the package
+# (app/default_models/, copied there by setup.py at build time) and ./instance/.
+CHECKOUT = (ROOT / "setup.cfg").is_file() and (ROOT / "processes").is_dir()
+PACKAGED_MODELS = Path(__file__).resolve().parent / "default_models"
+DEFAULT_MODELS_DIR = ROOT if CHECKOUT or not PACKAGED_MODELS.is_dir() else PACKAGED_MODELS
+INSTANCE_DIR = ROOT / "instance" if CHECKOUT else Path.cwd() / "instance"
 
 
 # Seed §7: outside office hours referrals go to the out-of-hours social work team (the MASH is
@@ -18,9 +25,10 @@ OUT_OF_HOURS_PHONE_DEFAULT = "01604 626938"
 class Config:
     NAME = "base"
     SECRET_KEY = os.environ.get("MASH_SECRET_KEY", "")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("MASH_DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'mash.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    MODELS_DIR = Path(os.environ.get("MASH_MODELS_DIR", str(ROOT)))
+    SQLALCHEMY_DATABASE_URI = os.environ.get("MASH_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'mash.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL adds pool_pre_ping and pool_recycle (app.resilience)
+    DB_POOL_RECYCLE_SECONDS = int(os.environ.get("MASH_DB_POOL_RECYCLE_SECONDS", "1800"))
+    MODELS_DIR = Path(os.environ.get("MASH_MODELS_DIR", str(DEFAULT_MODELS_DIR)))
     TOKEN_LIFETIME_MINUTES = int(os.environ.get("MASH_TOKEN_LIFETIME_MINUTES", "480"))
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     ALLOW_DEMO_USERS = False
@@ -30,7 +38,18 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"  # Flask's own cookie carries only flash messages, never identity
     SESSION_COOKIE_HTTPONLY = True
     OUT_OF_HOURS_PHONE = os.environ.get("MASH_OUT_OF_HOURS_PHONE", OUT_OF_HOURS_PHONE_DEFAULT)
+    # Test mode: every engine run restores its case on freshly parsed models (another worker, a restart).
+    FRESH_BUNDLES = os.environ.get("MASH_FRESH_BUNDLES", "") == "1"
     REFERRALS_PER_HOUR_PER_ADDRESS = int(os.environ.get("MASH_REFERRALS_PER_HOUR", "10"))
+    # Sign-in throttling (issue 13), shared by every worker (table throttle_hits): failures per account
+    # and per client address within the window, then 429 with Retry-After.
+    SIGN_IN_FAILURES_PER_ACCOUNT = int(os.environ.get("MASH_SIGN_IN_FAILURES_PER_ACCOUNT", "5"))
+    SIGN_IN_FAILURES_PER_ADDRESS = int(os.environ.get("MASH_SIGN_IN_FAILURES_PER_ADDRESS", "20"))
+    SIGN_IN_WINDOW_MINUTES = int(os.environ.get("MASH_SIGN_IN_WINDOW_MINUTES", "15"))
+    # How many reverse proxies in front of the app set X-Forwarded-For: 0 = use the socket address;
+    # N = the Nth address from the right of X-Forwarded-For (1 = the last hop, added by our proxy).
+    TRUSTED_PROXIES = int(os.environ.get("MASH_TRUSTED_PROXIES", "0"))
+    MAX_JSON_DEPTH = int(os.environ.get("MASH_MAX_JSON_DEPTH", "64"))  # deeper request bodies: 400
     # flask-smorest / OpenAPI
     API_TITLE = "MASH front door API"
     API_VERSION = "v1"

@@ -1,4 +1,5 @@
 """Flask extensions as module-level singletons, initialised in create_app()."""
+import marshmallow as ma
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -20,4 +21,22 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
+
+
+class ErrorBodySchema(ma.Schema):
+    """What every API error answers (app.error_pages), documented as the OpenAPI default response."""
+
+    error = ma.fields.String(required=True, metadata={
+        "description": "A code: bad_request, unauthorised, forbidden, not_found, method_not_allowed, conflict, "
+                       "too_large, invalid, process_error, too_many_requests, server_error, ..."})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong, for a person to read"})
+    details = ma.fields.Dict(required=True, metadata={
+        "description": "More: {errors: {field: [message]}} for 422, {problems: [...]} for model problems, "
+                       "{retry_after: seconds} for 429; {} when there is nothing more"})
+
+
+class MashApi(Api):
+    ERROR_SCHEMA = ErrorBodySchema  # not flask-smorest's {code, status, message, errors}
+
+
+api = MashApi()

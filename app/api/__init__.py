@@ -12,6 +12,8 @@ def register(app: Flask, api: Api) -> None:
 
     for module in (auth, contacts, disputes, instances, tasks, deployments, processes, audit):
         api.register_blueprint(module.blp)
+    from app.api.auth_helpers import authenticate_request
+    app.before_request(authenticate_request)  # 401 before any 400/422 about the request's content
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
 
 

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth_helpers import login_required, public
 from app.api.schemas import TokenPostSchema, TokenResponseSchema
-from app.services import users
+from app.services import throttle, users
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in and out")
 
@@ -12,9 +12,11 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign i
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenPostSchema)
 @blp.response(200, TokenResponseSchema)
+@blp.alt_response(429, description="Too many failed attempts for this account or from this address: wait "
+                                   "Retry-After seconds (the same answer whether or not the account exists)")
 @public
 def token(body):
-    user = users.authenticate(body["username"], body["password"])
+    user = throttle.sign_in(body["username"], body["password"], throttle.request_address(), via="api")
     value, row = users.issue_token(user, current_app.config["TOKEN_LIFETIME_MINUTES"])
     return {"access_token": value, "token_type": "Bearer", "expires_at": row.expires_at}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import g, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.auth_helpers import login_required
 from app.services import drafts, model_checks
@@ -56,6 +56,8 @@ class DraftSchema(Schema):
     version = fields.Integer(allow_none=True)
     created_by = fields.String(allow_none=True)
     submitted_by = fields.String(allow_none=True)
+    authors = fields.List(fields.String(), metadata={
+        "description": "everyone who created, edited or submitted the draft: none of them may approve it"})
     reviewed_by = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     review_note = fields.String(allow_none=True)
@@ -66,7 +68,12 @@ class DraftSchema(Schema):
 
 
 class ReviewSchema(Schema):
-    note = fields.String(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class ApproveSchema(ReviewSchema):
+    content_hash = fields.String(required=True, validate=validate.Length(equal=64), metadata={
+        "description": "the draft's content_hash you reviewed (GET .../drafts/{id}); 409 if it has changed since"})
 
 
 def _require(roles) -> None:
@@ -95,7 +102,11 @@ def _uploaded() -> tuple[dict[str, bytes], str | None, bool]:
         raise Invalid({"files": ["Send multipart files or a JSON object {path: content}"]})
     note, replace = None, False
     if isinstance(body.get("files"), dict):
-        note, replace = body.get("note"), bool(body.get("replace"))
+        note, replace = body.get("note"), body.get("replace", False)
+        if note is not None and not isinstance(note, str):
+            raise Invalid({"note": ["The note must be text"]})
+        if not isinstance(replace, bool):
+            raise Invalid({"replace": ["replace must be true or false"]})
         body = body["files"]
     files = {}
     for path, content in body.items():
@@ -103,6 +114,22 @@ def _uploaded() -> tuple[dict[str, bytes], str | None, bool]:
             raise Invalid({path: ["The content must be the file's text"]})
         files[path] = content.encode()
     return files, note, replace
+
+
+# The body as the OpenAPI document describes it (the views read it themselves, see _uploaded).
+UPLOAD_BODY = {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [
+        {"type": "object", "required": ["files"], "additionalProperties": False, "properties": {
+            "files": {"type": "object", "additionalProperties": {"type": "string"},
+                      "description": "{path: the file's text}, e.g. processes/leaflet.bpmn"},
+            "note": {"type": "string", "maxLength": 1000},
+            "replace": {"type": "boolean", "description": "instead of (not added to) the newest version's files"}}},
+        {"type": "object", "additionalProperties": {"type": "string"}, "description": "{path: the file's text}"},
+    ]}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "note": {"type": "string"}, "replace": {"type": "string", "enum": ["1", "true", "yes", "0", "false", "no"]}}}},
+}}
 
 
 def model_checks_limit() -> int:
@@ -119,6 +146,7 @@ def list_deployments():
 
 
 @blp.route("", methods=["POST"])
+@blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(201, DraftSchema)
 @blp.alt_response(422, description="Every problem: details.problems = [{file, element_id, element_name, line, message}]")
 @login_required
@@ -133,6 +161,7 @@ def deploy():
 
 
 @blp.route("/validate", methods=["POST"])
+@blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(200, ProblemSchema(many=True))
 @login_required
 def validate():
@@ -155,12 +184,13 @@ def get_draft(draft_id):
 
 
 @blp.route("/drafts/<int:draft_id>/approve", methods=["POST"])
-@blp.arguments(ReviewSchema)
+@blp.arguments(ApproveSchema)
 @blp.response(201, DeploymentSchema)
 @login_required
 def approve(body, draft_id):
-    """A different service manager approves: the draft becomes the newest version."""
-    deployment = drafts.approve(draft_id, g.user, body.get("note"))
+    """A service manager who did not write, edit or submit the draft approves the content they
+    reviewed (its content_hash): the draft becomes the newest version."""
+    deployment = drafts.approve(draft_id, g.user, body.get("note"), content_hash=body["content_hash"])
     return next(p for p in drafts.publications() if p["version"] == deployment.version)
 
 

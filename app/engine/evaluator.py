@@ -9,6 +9,14 @@ nothing is ever compiled to bytecode, so only the constructs below can do anythi
 - ``evaluate()``/``execute()`` walk the checked tree with run-time limits: a step budget,
   size limits on every value created, and exact-type checks on the few allowed methods.
 
+Cost (docs/safety.md, "Limits"): the step budget counts *work*, not only syntax nodes. Every
+node costs one step; every value created, every argument given to a function or method, every
+operand of a comparison and every big number operated on costs its size (``COST_UNIT`` size
+units a step); functions that walk time (``add_working``...) charge the days they walk through
+``charge()``. A wall-clock deadline, checked in the step hook, is the backstop. A whole
+validation (``validation_budget()``) shares one larger budget of steps and time across every
+evaluation it makes.
+
 Deliberate differences from Python (documented in docs/modelling.md terms):
 - a function name (``len``, ``now``...) can only be called, never used as a value or assigned;
 - ``dict.keys/values/items()`` return lists (values stay JSON-shaped);
@@ -21,8 +29,11 @@ from __future__ import annotations
 import ast
 import operator
 import textwrap
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Iterator, Literal, Mapping
 
 __all__ = [
     "ExpressionError",
@@ -31,14 +42,27 @@ __all__ = [
     "referenced_names",
     "value_size",
     "ALLOWED_METHODS",
+    "BudgetExceeded",
+    "ValidationBudgetExceeded",
+    "validation_budget",
+    "charge",
 ]
 
 Mode = Literal["eval", "exec"]
 
-MAX_SOURCE_CHARS = 100_000
-MAX_NESTING = 100          # syntactic depth of a tree, and depth of a data value
-MAX_INT_BITS = 33_220      # ~10,000 decimal digits
+MAX_SOURCE_CHARS = 100_000     # a script
+MAX_EXPRESSION_CHARS = 10_000  # one expression (a condition, a DMN cell, a task property)
+MAX_NODES = 20_000             # syntax nodes in one expression or script ("terms")
+MAX_NESTING = 100              # syntactic depth of a tree, and depth of a data value
+MAX_INT_BITS = 33_220          # ~10,000 decimal digits
 MAX_POW_EXPONENT = 64
+
+DEFAULT_MAX_STEPS = 100_000    # steps of work for one evaluation (see "Cost" above)
+DEFAULT_MAX_SECONDS = 2.0      # wall-clock backstop for one evaluation
+VALIDATION_STEPS = 2_000_000   # steps for a whole validation (the repository's models use < 1,000)
+VALIDATION_SECONDS = 20.0      # wall clock for a whole validation (backstop)
+COST_UNIT = 8                  # value-size units (value_size) charged as one step
+_CLOCK_EVERY = 256             # steps between two looks at the clock
 
 
 class ExpressionError(Exception):
@@ -58,12 +82,64 @@ class UnsafeExpression(ExpressionError):
     """A construct outside the allow-list (refused statically, before anything runs)."""
 
 
+class BudgetExceeded(ExpressionError):
+    """One evaluation used up its budget of steps (work) or time."""
+
+
+class ValidationBudgetExceeded(BudgetExceeded):
+    """A whole validation used up its shared budget of steps or time (``validation_budget``)."""
+
+
+class _Budget:
+    """Steps and time shared by every evaluation of one validation."""
+
+    __slots__ = ("steps", "spent", "seconds", "deadline")
+
+    def __init__(self, steps: int, seconds: float):
+        self.steps = steps
+        self.spent = 0
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+
+_BUDGET: ContextVar["_Budget | None"] = ContextVar("mash_validation_budget", default=None)
+_CURRENT: ContextVar["_Run | None"] = ContextVar("mash_current_run", default=None)
+
+
+@contextmanager
+def validation_budget(steps: int = VALIDATION_STEPS, seconds: float = VALIDATION_SECONDS) -> Iterator[None]:
+    """Every evaluation inside shares ``steps`` and ``seconds`` (besides its own budget).
+
+    Why: a validation (deploy checks, DMN table tests, a what-if replay) runs many author-written
+    expressions; each alone is bounded, but together they must be too. Nested uses keep the outer
+    budget (the stricter one wins only when it is the outer one; validations do not nest)."""
+    if _BUDGET.get() is not None:
+        yield
+        return
+    token = _BUDGET.set(_Budget(steps, seconds))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def charge(steps: int) -> None:
+    """Charge work done inside a model-facing function (e.g. days walked by ``add_working``) to the
+    evaluation that called it. Outside an evaluation it does nothing."""
+    run = _CURRENT.get()
+    if run is not None and steps > 0:
+        run.spend(int(steps), None)
+
+
 ALLOWED_METHODS: dict[type, frozenset[str]] = {
     str: frozenset({"lower", "upper", "strip", "startswith", "endswith", "split", "replace"}),
     dict: frozenset({"get", "keys", "values", "items"}),
     list: frozenset({"append", "count", "index"}),
 }
 _ALL_METHOD_NAMES = frozenset().union(*ALLOWED_METHODS.values())
+_RECEIVER_WALKS = frozenset({"count", "index"})  # methods whose work grows with the receiver's size
+# Functions whose work does not grow with their inputs (their arguments are not charged).
+INPUT_FREE_FUNCTIONS = frozenset({"len", "bool"})
 _MUTATING_METHODS = frozenset({"append"})
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -126,20 +202,36 @@ def _parse_tree(source: str, mode: Mode) -> ast.AST:
     if not isinstance(source, str):
         raise ExpressionError("expression must be text", None, repr(source))
     if len(source) > MAX_SOURCE_CHARS:
-        raise UnsafeExpression(f"text longer than {MAX_SOURCE_CHARS} characters", None, source)
+        raise UnsafeExpression(f"script too long: more than {MAX_SOURCE_CHARS} characters "
+                               "(split it into several script tasks)", None, source[:200])
     offset = 0
     text = textwrap.dedent(source)
     if mode == "eval":
         stripped = text.lstrip()
         offset = text[: len(text) - len(stripped)].count("\n")
         text = stripped.rstrip()
+        if len(text) > MAX_EXPRESSION_CHARS:
+            raise UnsafeExpression(f"expression too long: more than {MAX_EXPRESSION_CHARS} characters "
+                                   "(work parts out in a script first)", None, source[:200])
     try:
         tree = ast.parse(text, mode=mode)
     except SyntaxError as exc:
         line = exc.lineno + offset if exc.lineno else None
+        if "integer string conversion" in (exc.msg or ""):
+            raise ExpressionError("number too long: write numbers with at most 4300 digits", line,
+                                  source[:200]) from None
         raise ExpressionError(f"syntax error: {exc.msg}", line, source) from None
-    except (RecursionError, MemoryError, ValueError) as exc:
-        raise UnsafeExpression(f"cannot parse: {type(exc).__name__}", None, source) from None
+    except (RecursionError, MemoryError) as exc:
+        raise UnsafeExpression(f"too long or too deeply nested to read ({type(exc).__name__}): split it into "
+                               "smaller parts", None, source[:200]) from None
+    except ValueError as exc:
+        raise UnsafeExpression(f"cannot parse: {exc}", None, source[:200]) from None
+    nodes = 0
+    for _ in ast.walk(tree):
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise UnsafeExpression(f"{'expression' if mode == 'eval' else 'script'} too long: more than "
+                                   f"{MAX_NODES} terms (split it into smaller parts)", None, source[:200])
     if offset:
         ast.increment_lineno(tree, offset)
     return tree
@@ -400,7 +492,7 @@ class _Run:
     """State of one evaluate/execute call: data, comprehension scopes and budgets."""
 
     __slots__ = ("functions", "names", "scopes", "steps", "max_steps", "alloc", "max_alloc",
-                 "max_size", "max_value")
+                 "max_size", "max_value", "limit", "deadline", "budget", "clock_in", "own_deadline")
 
     def __init__(self, ev: "RestrictedEvaluator", names: Mapping[str, Any]):
         self.functions = ev.functions
@@ -412,24 +504,101 @@ class _Run:
         self.max_value = ev.max_size * 10
         self.alloc = 0
         self.max_alloc = ev.max_size * 100
+        self.budget = _BUDGET.get()
+        self.own_deadline = time.monotonic() + ev.max_seconds
+        self.limit = self.max_steps
+        self.deadline = self.own_deadline
+        if self.budget is not None:
+            self.limit = min(self.max_steps, max(0, self.budget.steps - self.budget.spent))
+            self.deadline = min(self.own_deadline, self.budget.deadline)
+        self.clock_in = _CLOCK_EVERY
 
     # -- budgets
+    def _over(self, node: ast.AST | None) -> None:
+        line = getattr(node, "lineno", None)
+        if self.limit < self.max_steps and self.steps > self.limit:
+            raise ValidationBudgetExceeded(
+                f"the checks ran out of their budget of {self.budget.steps} steps of work for the whole model set: "
+                "make the expressions or the DMN table tests (dmn/*.tests.json) do less work", line)
+        raise BudgetExceeded(
+            f"expression is too complex (step limit reached): it would do more than {self.max_steps} steps of work "
+            "(loops, big lists or long calendar durations) — make it do less", line)
+
+    def _late(self, node: ast.AST | None) -> None:
+        line = getattr(node, "lineno", None)
+        if self.budget is not None and self.deadline < self.own_deadline:
+            raise ValidationBudgetExceeded(
+                f"the checks ran out of their {self.budget.seconds:g} s time budget for the whole model set: "
+                "make the expressions or the DMN table tests (dmn/*.tests.json) do less work", line)
+        raise BudgetExceeded("expression is too complex (time limit reached): it took too long — make it do less",
+                             line)
+
     def tick(self, node: ast.AST) -> None:
         self.steps += 1
-        if self.steps > self.max_steps:
-            raise ExpressionError("expression is too complex (step limit reached)",
-                                  getattr(node, "lineno", None))
+        if self.steps > self.limit:
+            self._over(node)
+        self.clock_in -= 1
+        if self.clock_in <= 0:
+            self.clock_in = _CLOCK_EVERY
+            if time.monotonic() > self.deadline:
+                self._late(node)
+
+    def spend(self, steps: int, node: ast.AST | None) -> None:
+        """Charge ``steps`` of work done at once (sizes of values, days walked, big numbers)."""
+        self.steps += steps
+        if self.steps > self.limit:
+            self._over(node)
+        self.clock_in -= 1 + steps // 64
+        if self.clock_in <= 0:
+            self.clock_in = _CLOCK_EVERY
+            if time.monotonic() > self.deadline:
+                self._late(node)
+
+    def settle(self) -> None:
+        """Add this evaluation's steps to the validation's shared budget."""
+        if self.budget is not None:
+            self.budget.spent += self.steps
+
+    def remaining(self) -> int:
+        return max(0, self.limit - self.steps)
+
+    def cost(self, value: Any) -> int:
+        """Steps to charge for handing ``value`` to work proportional to its size (a function, a method,
+        a comparison). Measuring stops once the remaining budget is passed, so it costs at most that."""
+        t = type(value)
+        if t is int:
+            return (value.bit_length() >> 6) ** 2 >> 8  # big-number arithmetic and conversion are ~quadratic
+        if t in _SCALARS:
+            return 0
+        if t is str:
+            return len(value) // COST_UNIT
+        return value_size(value, (self.remaining() + 1) * COST_UNIT) // COST_UNIT
+
+    def charge_inputs(self, values: Any, node: ast.AST) -> None:
+        total = 0
+        for value in values:
+            if type(value) not in _SCALARS or type(value) is int:
+                total += self.cost(value)
+        if total:
+            self.spend(total, node)
 
     def charge(self, value: Any, node: ast.AST) -> None:
-        """Count a newly created value against the per-value and per-run size budgets."""
+        """Count a newly created value against the per-value and per-run size budgets, and its size
+        against the step budget (making a value is work proportional to its size)."""
         if type(value) in _SCALARS:
             self.alloc += 4
-            if type(value) is int and value.bit_length() > MAX_INT_BITS:
-                raise ExpressionError("number too large", getattr(node, "lineno", None))
+            if type(value) is int:
+                if value.bit_length() > MAX_INT_BITS:
+                    raise ExpressionError("number too large", getattr(node, "lineno", None))
+                cost = self.cost(value)
+                if cost:
+                    self.spend(cost, node)
         else:
-            size = value_size(value, self.max_value)
+            limit = min(self.max_value, (self.remaining() + 1) * COST_UNIT)
+            size = value_size(value, limit)
             if size > self.max_value:
                 raise ExpressionError("value too large", getattr(node, "lineno", None))
+            self.spend(size // COST_UNIT, node)
             self.alloc += size
         if self.alloc > self.max_alloc:
             raise ExpressionError("expression creates too much data", getattr(node, "lineno", None))
@@ -437,9 +606,13 @@ class _Run:
     # -- dispatch
     def eval(self, node: ast.AST) -> Any:
         self.steps += 1
-        if self.steps > self.max_steps:
-            raise ExpressionError("expression is too complex (step limit reached)",
-                                  getattr(node, "lineno", None))
+        if self.steps > self.limit:
+            self._over(node)
+        self.clock_in -= 1
+        if self.clock_in <= 0:
+            self.clock_in = _CLOCK_EVERY
+            if time.monotonic() > self.deadline:
+                self._late(node)
         handler = _EVAL.get(type(node))
         if handler is None:
             raise UnsafeExpression(_refused(node), getattr(node, "lineno", None))
@@ -512,7 +685,15 @@ class _Run:
         return value
 
     def e_subscript(self, node: ast.Subscript) -> Any:
-        return self.eval(node.value)[self.eval(node.slice)]
+        container = self.eval(node.value)
+        key = self.eval(node.slice)
+        if type(key) is slice:  # a slice is a copy: charged like any new value
+            value = container[key]
+            self.charge(value, node)
+            return value
+        if type(key) not in _SCALARS:  # hashing a tuple key walks it
+            self.charge_inputs((key,), node)
+        return container[key]
 
     def e_slice(self, node: ast.Slice) -> slice:
         return slice(*(None if p is None else self.eval(p) for p in (node.lower, node.upper, node.step)))
@@ -542,13 +723,18 @@ class _Run:
                 raise ExpressionError(f"result longer than {self.max_size} items", node.lineno)
         elif op is ast.Mod and lt is str:
             raise ExpressionError("'%' string formatting is not allowed", node.lineno)
+        if lt is int or rt is int:  # big-number arithmetic costs by the size of the numbers
+            self.charge_inputs((left, right), node)
         result = _BINOPS[op](left, right)
         if type(result) is not float:
             self.charge(result, node)
         return result
 
     def e_unaryop(self, node: ast.UnaryOp) -> Any:
-        return _UNARY[type(node.op)](self.eval(node.operand))
+        operand = self.eval(node.operand)
+        if type(operand) is int:
+            self.charge_inputs((operand,), node)
+        return _UNARY[type(node.op)](operand)
 
     def e_boolop(self, node: ast.BoolOp) -> Any:
         is_and = type(node.op) is ast.And
@@ -563,6 +749,12 @@ class _Run:
         left = self.eval(node.left)
         for op, comp in zip(node.ops, node.comparators):
             right = self.eval(comp)
+            # `in` walks a list or string (a dict or set only hashes the key); `==`, `<` walk both values
+            kind = type(op)
+            if kind is ast.In or kind is ast.NotIn:
+                self.charge_inputs((left,) if type(right) in (dict, set, frozenset) else (left, right), node)
+            elif kind is not ast.Is and kind is not ast.IsNot:
+                self.charge_inputs((left, right), node)
             if not _CMPOPS[type(op)](left, right):
                 return False
             left = right
@@ -578,10 +770,16 @@ class _Run:
             if fn is None or func.id.startswith("_"):
                 raise UnsafeExpression(f"'{func.id}' is not an allowed function", node.lineno)
             args, kwargs = self.arguments(node)
+            # a function's work grows with its inputs (sum, sorted, str, set, ...): charged by their sizes
+            if func.id not in INPUT_FREE_FUNCTIONS:
+                self.charge_inputs((*args, *kwargs.values()), node)
             result = fn(*args, **kwargs)
         elif type(func) is ast.Attribute:
             receiver = self.eval(func.value)
             args, kwargs = self.arguments(node)
+            # list.count/index walk the receiver; the others' work shows in their arguments and result
+            self.charge_inputs((receiver, *args, *kwargs.values()) if func.attr in _RECEIVER_WALKS
+                               else (*args, *kwargs.values()), node)
             result = self.method(receiver, func.attr, args, kwargs, node)
         else:
             raise UnsafeExpression("only named functions and allowed methods can be called", node.lineno)
@@ -793,14 +991,15 @@ class RestrictedEvaluator:
     parse/check cache (keyed by source and mode) is an ``lru_cache``.
     """
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]], *, max_steps: int = 100_000,
-                 max_size: int = 100_000, cache_size: int = 4096):
+    def __init__(self, functions: Mapping[str, Callable[..., Any]], *, max_steps: int = DEFAULT_MAX_STEPS,
+                 max_size: int = 100_000, max_seconds: float = DEFAULT_MAX_SECONDS, cache_size: int = 4096):
         bad = [name for name in functions if name.startswith("_") or not name.isidentifier()]
         if bad:
             raise ValueError(f"invalid function names: {bad}")
         self.functions: dict[str, Callable[..., Any]] = dict(functions)
         self.max_steps = max_steps
         self.max_size = max_size
+        self.max_seconds = max_seconds
         self._compiled = lru_cache(maxsize=cache_size)(self._compile)
 
     def _tree(self, source: str, mode: Mode) -> Any:
@@ -825,11 +1024,16 @@ class RestrictedEvaluator:
     def evaluate(self, source: str, names: Mapping[str, Any]) -> Any:
         """Value of one expression over ``names`` (task data, not modified)."""
         tree = self._tree(source, "eval")
+        run = _Run(self, names)
+        token = _CURRENT.set(run)
         try:
-            return _Run(self, names).eval(tree.body)  # type: ignore[attr-defined]
+            return run.eval(tree.body)  # type: ignore[attr-defined]
         except ExpressionError as exc:
             exc.source = source
             raise
+        finally:
+            _CURRENT.reset(token)
+            run.settle()
 
     def execute(self, source: str, names: dict[str, Any]) -> None:
         """Run a script; assignments to names write into ``names`` (task data) in place.
@@ -840,11 +1044,16 @@ class RestrictedEvaluator:
         if not isinstance(names, dict):
             raise TypeError("execute() needs a dict of task data")
         tree = self._tree(source, "exec")
+        run = _Run(self, names)
+        token = _CURRENT.set(run)
         try:
-            _Run(self, names).run_script(tree.body)  # type: ignore[attr-defined]
+            run.run_script(tree.body)  # type: ignore[attr-defined]
         except ExpressionError as exc:
             exc.source = source
             raise
+        finally:
+            _CURRENT.reset(token)
+            run.settle()
 
 
 def referenced_names(source: str, mode: Mode = "eval") -> set[str]:

@@ -51,6 +51,8 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ESCAPES = {'"': '"', "\\": "\\", "'": "'", "n": "\n", "t": "\t", "r": "\r"}
+MAX_FEEL_CHARS = 20_000  # one cell (docs/safety.md, "Limits")
+MAX_NUMBER_CHARS = 40    # one number: more digits than any decision needs
 _KEYWORDS = {"true": True, "false": False}
 
 
@@ -91,6 +93,8 @@ def _number(lexeme: str) -> int | float:
 
 
 def _tokenize(text: str) -> list[_Tok]:
+    if len(text) > MAX_FEEL_CHARS:
+        raise FeelSyntaxError(f"FEEL text too long: more than {MAX_FEEL_CHARS} characters ({text[:80]!r}...)")
     toks: list[_Tok] = []
     pos = 0
     while pos < len(text):
@@ -105,6 +109,9 @@ def _tokenize(text: str) -> list[_Tok]:
         if kind == "string":
             toks.append(_Tok("literal", lexeme, _unescape(lexeme[1:-1], text), pos))
         elif kind == "number":
+            if len(lexeme) > MAX_NUMBER_CHARS:
+                raise FeelSyntaxError(f"number too long at position {pos}: more than {MAX_NUMBER_CHARS} characters "
+                                      f"in FEEL text {text[:80]!r}...")
             toks.append(_Tok("literal", lexeme, _number(lexeme), pos))
         elif kind == "name" and lexeme in _KEYWORDS:
             toks.append(_Tok("literal", lexeme, _KEYWORDS[lexeme], pos))

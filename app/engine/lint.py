@@ -2,7 +2,8 @@
 
 - `lint_bpmn`: a Python port of the bpmnlint "recommended" rules that matter for an executable
   model: label-required, no-disconnected, start-event-required, end-event-required,
-  no-implicit-split, conditional-flows, fake-join, no-duplicate-sequence-flows. Rule names and
+  no-implicit-split, conditional-flows, fake-join, no-duplicate-sequence-flows,
+  no-gateway-join-fork. Rule names and
   meanings follow bpmnlint so modellers who know bpmn-js recognise them.
 - `decision_inputs`: every business rule task calls a decision that exists, and the data each
   input expression reads is provided by something in the process (a form field, a script
@@ -50,6 +51,7 @@ SEVERITY = {
     "conditional-flows": "error",
     "fake-join": "warning",
     "no-duplicate-sequence-flows": "error",
+    "no-gateway-join-fork": "error",
 }
 
 
@@ -158,6 +160,11 @@ def _lint_container(container: etree._Element, report: _Report) -> None:
                            f"the sequence flow from {node.get('name') or node_id} has no condition: add one or make it "
                            "the gateway's default flow")
 
+        # no-gateway-join-fork: one gateway both joining and forking (join first, then fork)
+        if tag in GATEWAYS and len(ins) > 1 and len(outs) > 1:
+            report("no-gateway-join-fork", node,
+                   "the gateway both joins and splits flows: join them with one gateway, then split with another")
+
         # fake-join: a non-gateway with several incoming flows
         if tag not in GATEWAYS and len(ins) > 1:
             report("fake-join", node, "several flows come in without a joining gateway: use a gateway to join them")
@@ -171,6 +178,35 @@ def _lint_container(container: etree._Element, report: _Report) -> None:
                 report("no-disconnected", flow, f"the sequence flow's {end[:-3]} {flow.get(end)!r} is not in this {what}")
 
 
+FAKE_JOIN_EXPLAINED = (
+    "several flows come in without a joining gateway at {count} element{s}: {where}. Each flow that arrives "
+    "runs the element once more (an exclusive merge). That is right where only one of the flows can arrive "
+    "in a case, as in these diagrams; where two could arrive together, join them with a parallel gateway first")
+
+
+def explain_fake_joins(found: list[Problem]) -> list[Problem]:
+    """The fake-join warnings of a whole model set as one warning that explains them (instead of one
+    per element, repeated on every draft); the first element is named so editors can point at it."""
+    joins = [p for p in found if p.rule == "fake-join"]
+    if len(joins) <= 1:
+        return found
+    by_file: dict[str, list[str]] = {}
+    for p in joins:
+        by_file.setdefault(p.file, []).append(p.element_name or p.element_id or "?")
+    where = "; ".join(f"{file.rsplit('/', 1)[-1]}: {', '.join(names)}" for file, names in by_file.items())
+    first = joins[0]
+    merged = Problem(first.file, None, None, None,
+                     FAKE_JOIN_EXPLAINED.format(count=len(joins), s="s" if len(joins) != 1 else "", where=where),
+                     "warning", "fake-join")
+    out: list[Problem] = []
+    for p in found:
+        if p.rule != "fake-join":
+            out.append(p)
+        elif p is first:
+            out.append(merged)
+    return out
+
+
 # --------------------------------------------------------------------------- decision inputs
 
 _NOT_DATA = {"true", "false", "null", "None", "True", "False"}
@@ -180,7 +216,7 @@ def _read_names(source: str) -> set[str]:
     """Data names an expression reads (free names that are not functions called)."""
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # the evaluator's check reports it
         return set()
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
@@ -190,7 +226,7 @@ def _read_names(source: str) -> set[str]:
 def _assigned_names(source: str) -> set[str]:
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # the evaluator's check reports it
         return set()
     names = set()
     for node in ast.walk(tree):
@@ -328,6 +364,7 @@ def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.D
     if not isinstance(examples, list):
         return [problem("the tests must be a list of {\"inputs\": {...}, \"expected\": {...}} examples")]
     problems = []
+    repeated: dict[str, list[str]] = {}  # the same failure in many examples is reported once
     for number, example in enumerate(examples, start=1):
         if not isinstance(example, dict) or not isinstance(example.get("inputs"), dict) \
                 or not isinstance(example.get("expected"), dict):
@@ -337,7 +374,15 @@ def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.D
         try:
             result = dmn.evaluate_decision(table, example["inputs"], evaluate)
         except Exception as err:  # a DecisionError or an expression error, said plainly
+            if str(err) in repeated:
+                repeated[str(err)].append(label)
+                continue
+            repeated[str(err)] = []
             problems.append(problem(f"{label}: the table could not decide: {err}"))
+            if _out_of_budget(err):  # the whole validation's budget is spent: the rest would fail the same way
+                problems.append(problem(f"the examples after {label} were not run: the checks ran out of their "
+                                        "budget (docs/safety.md, \"Limits\")"))
+                break
             continue
         wrong = {k: v for k, v in example["expected"].items() if result.outputs.get(k, _MISSING) != v}
         if wrong:
@@ -345,7 +390,23 @@ def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.D
             problems.append(Problem(path, decision_id, table.decision_name, None,
                                     f"{label} failed: {got}; rule(s) matched: {', '.join(result.matched_rule_ids)}",
                                     "error", "dmn-test"))
+    for message, labels in repeated.items():
+        if labels:
+            problems.append(problem(f"{len(labels)} more example(s) could not decide for the same reason "
+                                    f"({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}): {message}"))
     return problems
 
 
 _MISSING = object()
+
+
+def _out_of_budget(err: BaseException | None) -> bool:
+    """Whether the error (or what caused it) is the whole validation's budget running out."""
+    from app.engine.evaluator import ValidationBudgetExceeded
+
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, ValidationBudgetExceeded):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False

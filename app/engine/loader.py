@@ -34,7 +34,7 @@ ISO_TIMER_LITERAL = re.compile(
     r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
     r"|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2}))$"
 )
-USER_TASK_EXPRESSION_PROPERTIES = ("dueAt", "team", "agency", "withdrawWhen", "withdrawWith")
+USER_TASK_EXPRESSION_PROPERTIES = ("dueAt", "team", "agency", "withdrawWhen", "withdrawWith", "assignTo", "tagWhen")
 
 
 @dataclass
@@ -389,8 +389,21 @@ def check_model_set(files: Mapping[str, bytes], *, check_expression, engine_fact
     Checks: names and sizes, hardened XML parse, BPMN/DMN XSD, DMN tables (FEEL, expressions),
     forms (JSON, JSON Schema), bpmnlint's recommended rules, SpiffWorkflow parse, every
     expression and script through the evaluator's static check, lanes → roles, forms referenced
-    exist, called decisions exist with their inputs provided, DMN table tests pass.
+    exist, called decisions exist with their inputs provided, task instructions' placeholders
+    (app.engine.instructions), DMN table tests pass — all the evaluations of one validation share one
+    budget of steps and time (docs/safety.md, "Limits").
     """
+    from app.engine.evaluator import validation_budget
+
+    # One budget of steps and time for every expression this validation evaluates (DMN table tests):
+    # a model set that would take too long is refused with a problem, never a hang (docs/safety.md).
+    with validation_budget():
+        return _check_model_set(files, check_expression=check_expression, engine_factory=engine_factory,
+                                evaluate=evaluate, known_roles=known_roles, start_data=start_data)
+
+
+def _check_model_set(files: Mapping[str, bytes], *, check_expression, engine_factory, evaluate,
+                     known_roles: Iterable[str] | None, start_data: Iterable[str]):
     from app.engine import lint
     from app.engine.errors import Problem
     from app.engine.xml import MAX_MODEL_BYTES
@@ -465,8 +478,10 @@ def check_model_set(files: Mapping[str, bytes], *, check_expression, engine_fact
             except ModelError:
                 pass
 
+    placeholders = [0]  # checked so far in this model set (the check's work is bounded)
     for path, tree in trees.items():
         problems.extend(lint.lint_bpmn(path, tree))
+        problems.extend(_instruction_problems(path, tree, placeholders))
     problems.extend(lint.decision_inputs(trees, decisions, forms, start_data))
     for path, content in usable.items():
         if path.endswith(".tests.json") and f"dmn/{path[4:].removesuffix('.tests.json')}.dmn" in usable:
@@ -485,6 +500,35 @@ def check_model_set(files: Mapping[str, bytes], *, check_expression, engine_fact
     if any(p.severity == "error" for p in problems):
         bundle = None
     return bundle, problems
+
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def _instruction_problems(path: str, tree: etree._ElementTree, placeholders: list[int]) -> list:
+    """Every task's instructions (``instructionsForEndUser``) as the task page would fill them: a
+    placeholder outside the rules (app.engine.instructions) is a problem of that task. At most
+    MAX_PLACEHOLDERS_PER_SET placeholders are checked in one model set; more is itself a problem."""
+    from app.engine.errors import Problem
+    from app.engine.instructions import MAX_PLACEHOLDERS_PER_SET, check_instructions, count_placeholders
+
+    found = []
+    for el in tree.getroot().iter(f"{{{SPIFF_NS}}}instructionsForEndUser"):
+        owner = el.getparent()
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        placeholders[0] += count_placeholders(el.text)
+        if placeholders[0] > MAX_PLACEHOLDERS_PER_SET:
+            found.append(Problem(path, owner.get("id") if owner is not None else None,
+                                 owner.get("name") if owner is not None else None, el.sourceline,
+                                 f"instructions: the model set has more than {MAX_PLACEHOLDERS_PER_SET} {{{{ }}}} "
+                                 "placeholders: use fewer", "error", "instructions"))
+            break
+        for message in check_instructions(el.text or ""):
+            found.append(Problem(path, owner.get("id") if owner is not None else None,
+                                 owner.get("name") if owner is not None else None, el.sourceline,
+                                 f"instructions: {message}", "error", "instructions"))
+    return found
 
 
 def _rule_of(message: str) -> str:

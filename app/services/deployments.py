@@ -46,7 +46,10 @@ def deploy(files: Mapping[str, bytes], *, actor: User | None = None, actor_name:
            note: str | None = None, on_deployed: Callable[[Deployment], None] | None = None,
            ) -> tuple[Deployment, bool]:
     """Returns (deployment, created). Refuses, changing nothing, if any file is invalid (every check
-    in app.services.model_checks). `on_deployed(deployment)` runs inside the same transaction."""
+    in app.services.model_checks). `on_deployed(deployment)` runs inside the same transaction.
+
+    The checks run first, with no transaction open (they evaluate the DMN table tests, which may take
+    a while: no lock is held meanwhile, docs/safety.md); the write is one short unit of work after."""
     model_checks.refuse_if_invalid(files)
     try:
         bundle = engine_host.compile_bundle(files)

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.engine import dmn
 from app.engine.clock import CLOCK
+from app.engine.evaluator import validation_budget
 from app.engine.errors import ModelError, Problem
 from app.engine.loader import bundle_hash
 from app.engine.model_diff import diff_model_sets
@@ -28,6 +29,9 @@ from app.services.transaction import unit_of_work
 
 MANAGER_ROLES = frozenset({"service_manager"})
 OPEN_STATUSES = ("editing", "awaiting_approval")
+# The draft events that make their actor one of the draft's authors: whoever created it, changed a
+# file in it or submitted it may not approve it (two-person rule on the content, not the submitter).
+AUTHOR_EVENTS = ("created", "file_added", "file_saved", "file_deleted", "submitted")
 
 
 # --------------------------------------------------------------------------- reading
@@ -61,6 +65,41 @@ def user_name(user_id: int | None) -> str | None:
         return None
     user = db.session.get(User, user_id)
     return user.username if user else None
+
+
+def author_ids(draft: Draft) -> set[int]:
+    """Everyone who created, edited or submitted the draft (from its append-only event record)."""
+    ids = set(db.session.execute(select(DraftEvent.actor_id).where(
+        DraftEvent.draft_id == draft.id, DraftEvent.type.in_(AUTHOR_EVENTS))).scalars())
+    ids |= {draft.created_by, draft.submitted_by}
+    ids.discard(None)
+    return ids
+
+
+def authors(draft: Draft) -> list[str]:
+    """The authors' usernames, for the page and the API."""
+    return sorted(filter(None, (user_name(i) for i in author_ids(draft))))
+
+
+def approval_refusal(draft: Draft, actor: User) -> str | None:
+    """Why `actor` may not approve this draft (they wrote part of it), or None."""
+    if actor.id not in author_ids(draft):
+        return None
+    if draft.submitted_by == actor.id:
+        return ("You submitted this draft, so you cannot approve it: a different service manager, who did not "
+                "write or edit it, must approve it (two-person rule)")
+    return ("You created or edited this draft, so you cannot approve it: a service manager who did not write, "
+            "edit or submit it must approve it (two-person rule)")
+
+
+def awaiting_approval_by(actor: User | None) -> list[Draft]:
+    """The drafts sent for approval that `actor` may approve (a service manager who is none of
+    their authors): the work item each other service manager sees in their inbox."""
+    if not may_manage(actor):
+        return []
+    waiting = db.session.execute(select(Draft).where(Draft.status == "awaiting_approval")
+                                 .order_by(Draft.submitted_at, Draft.id)).scalars().all()
+    return [d for d in waiting if actor.id not in author_ids(d)]
 
 
 def events(draft_id: int) -> list[DraftEvent]:
@@ -204,12 +243,14 @@ def submit(draft_id: int, expected_version: int, actor: User, note: str | None =
     if stale_reason(draft):
         raise Conflict(stale_reason(draft))
     files = draft_files(draft)
-    model_checks.refuse_if_invalid(files)
+    model_checks.refuse_if_invalid(files)  # outside any transaction (it may take a while): re-checked below
     summary = diff_summary(draft_id)
     if not summary:
         raise Conflict("This draft changes nothing compared with the newest version: there is nothing to publish")
     with unit_of_work():
-        draft = get(draft_id)
+        draft = _editable(draft_id, expected_version, actor, "submit a draft")
+        if bundle_hash(draft_files(draft)) != bundle_hash(files):
+            raise Conflict("Someone changed this draft while it was being checked. Reload it and submit it again.")
         draft.status = "awaiting_approval"
         draft.submitted_by, draft.submitted_at = actor.id, CLOCK.now()
         draft.note = (note or "").strip()[:1000] or None
@@ -222,19 +263,27 @@ def submit(draft_id: int, expected_version: int, actor: User, note: str | None =
     return draft
 
 
-def approve(draft_id: int, actor: User, note: str | None = None, expected_version: int | None = None) -> Deployment:
-    """A different service manager approves: the draft is deployed as a new immutable version."""
+def approve(draft_id: int, actor: User, note: str | None = None, expected_version: int | None = None,
+            content_hash: str | None = None) -> Deployment:
+    """A service manager who is none of the draft's authors, editors or its submitter approves the
+    content they reviewed, named by its hash (`content_hash`, shown on the page and in the API; the
+    API and the page always send it): the draft is deployed as a new immutable version. 409 when
+    the draft changed since (another hash), 403 for an author."""
     _require_manager(actor, "approve a draft")
     draft = get(draft_id)
     if draft.status != "awaiting_approval":
         raise Conflict(f"This draft is {draft.status.replace('_', ' ')}, not awaiting approval")
     if expected_version is not None and int(expected_version) != draft.lock_version:
         raise Conflict("This draft changed since you opened it. Reload it and review it again.")
-    if draft.submitted_by == actor.id:
+    refusal = approval_refusal(draft, actor)
+    if refusal:
         with unit_of_work():
             history.record("access_denied", actor=actor, detail={"action": "approve_own_draft", "draft_id": draft.id})
-        raise Forbidden("You submitted this draft, so you cannot approve it: a different service manager must "
-                        "approve it (two-person rule)")
+        raise Forbidden(refusal)
+    if content_hash is not None and content_hash != draft.content_hash:
+        raise Conflict("This draft's content is not the content you reviewed: it was changed and submitted again "
+                       "since. Reload it, review the changes and approve the new content.",
+                       {"content_hash": draft.content_hash})
     if stale_reason(draft):
         raise Conflict(stale_reason(draft))
     files = draft_files(draft)
@@ -249,6 +298,9 @@ def approve(draft_id: int, actor: User, note: str | None = None, expected_versio
 
     def record(deployment: Deployment) -> None:
         row = db.session.get(Draft, draft_id_)
+        # The checks ran outside any transaction: the draft must still be the one that was checked.
+        if row.status != "awaiting_approval" or row.content_hash != bundle_hash(files):
+            raise Conflict("This draft changed while it was being checked: reload it and review it again.")
         row.status = "published"
         row.reviewed_by, row.reviewed_at, row.review_note = actor.id, CLOCK.now(), note
         row.deployment_id = deployment.id
@@ -369,33 +421,38 @@ def what_if(draft_id: int, decision_id: str, last_n: int = 100) -> WhatIf:
     result = WhatIf(decision_id=decision_id)
     query = (select(HistoryEvent).where(HistoryEvent.type == "decision_evaluated").order_by(HistoryEvent.id.desc())
              .execution_options(yield_per=200))
+    recorded_cases: list[tuple[Any, Any, dict, dict]] = []
     scanned = 0
     for event in db.session.execute(query).scalars():
         scanned += 1
-        if scanned > last_n * 50 or result.evaluated >= last_n:
+        if scanned > last_n * 50 or len(recorded_cases) >= last_n:
             break
         detail = event.detail or {}
         if detail.get("decision_id") != decision_id:
             continue
-        recorded = dict(detail.get("inputs") or {})
-        old = dict(detail.get("outputs") or {})
+        recorded_cases.append((event.instance_id, event.at, dict(detail.get("inputs") or {}),
+                               dict(detail.get("outputs") or {})))
+    # The draft's expressions run with no transaction open (no lock held) and within one validation budget.
+    model_checks.end_read_transaction()
+    with validation_budget():
+        for instance_id, at, recorded, old in recorded_cases:
 
-        def evaluate(source: str, names, _recorded=recorded):
-            key = source.strip()
-            if key in _recorded:  # the value the input had when it was decided
-                return _recorded[key]
-            return evaluator.evaluate(source, names)
+            def evaluate(source: str, names, _recorded=recorded):
+                key = source.strip()
+                if key in _recorded:  # the value the input had when it was decided
+                    return _recorded[key]
+                return evaluator.evaluate(source, names)
 
-        data = {k: v for k, v in recorded.items() if k.isidentifier()}
-        result.evaluated += 1
-        try:
-            new = dict(dmn.evaluate_decision(table, data, evaluate).outputs)
-        except Exception as err:  # DecisionError / ExpressionError: the draft could not decide this case
-            result.errors += 1
-            new = {"error": str(err)}
-        if new != old:
-            result.changed += 1
-            result.changes.append(WhatIfChange(event.instance_id, event.at, old, new))
+            data = {k: v for k, v in recorded.items() if k.isidentifier()}
+            result.evaluated += 1
+            try:
+                new = dict(dmn.evaluate_decision(table, data, evaluate).outputs)
+            except Exception as err:  # DecisionError / ExpressionError: the draft could not decide this case
+                result.errors += 1
+                new = {"error": str(err)}
+            if new != old:
+                result.changed += 1
+                result.changes.append(WhatIfChange(instance_id, at, old, new))
     return result
 
 
@@ -411,15 +468,20 @@ def propose(actor: User, files: dict[str, bytes], note: str | None = None, *, re
         if problem:
             raise Invalid({path: [problem]}, message=f"{path!r} is not a model file name: {problem}")
     latest = deployments.latest()
+    latest_id = latest.id if latest else None
     merged = {} if replace or latest is None else {f.path: f.model_file.content for f in latest.files}
     merged.update(files)
-    model_checks.refuse_if_invalid(merged)
+    model_checks.refuse_if_invalid(merged)  # outside any transaction (it may take a while): re-checked below
     if latest is not None and latest.bundle_hash == bundle_hash(merged):
         raise Conflict(f"Version {latest.version} already has exactly these files: there is nothing to deploy")
     old = {f.path: f.model_file.content for f in latest.files} if latest else {}
     summary = diff_model_sets(old, merged)
     now = CLOCK.now()
     with unit_of_work():
+        current = deployments.latest()
+        if (current.id if current else None) != latest_id:
+            raise Conflict("A new version was published while your files were being checked: send them again so "
+                           "they are checked against it.")
         draft = Draft(status="awaiting_approval", base_version=latest.version if latest else None,
                       created_by=actor.id, created_at=now, updated_at=now, updated_by=actor.id,
                       submitted_by=actor.id, submitted_at=now, note=(note or "").strip()[:1000] or None,
@@ -440,6 +502,7 @@ def describe(draft: Draft, *, with_problems: bool = True) -> dict[str, Any]:
     return {
         "id": draft.id, "status": draft.status, "lock_version": draft.lock_version, "base_version": draft.base_version,
         "created_by": user_name(draft.created_by), "submitted_by": user_name(draft.submitted_by),
+        "authors": authors(draft),
         "reviewed_by": user_name(draft.reviewed_by), "note": draft.note, "review_note": draft.review_note,
         "content_hash": draft.content_hash, "files": [f.path for f in draft.files],
         "version": db.session.get(Deployment, draft.deployment_id).version if draft.deployment_id else None,

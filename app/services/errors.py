@@ -9,6 +9,7 @@ class ServiceError(Exception):
     def __init__(self, message: str, details: dict | None = None):
         self.message = message
         self.details = details or {}
+        self.headers: dict[str, str] = {}  # extra response headers (Retry-After)
         super().__init__(message)
 
 
@@ -48,3 +49,15 @@ class ProcessFailed(ServiceError):
 
     status = 422
     code = "process_error"
+
+
+class Throttled(ServiceError):
+    """Too many attempts: try again after `retry_after` seconds (sent as Retry-After)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

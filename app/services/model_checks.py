@@ -3,15 +3,23 @@
 `problems(files)` returns every problem at once (errors refuse, warnings are shown);
 `refuse_if_invalid(files)` raises Invalid (422) with them. Results are cached per content hash,
 so validating an unchanged model set again costs nothing.
+
+Validation runs author-written expressions (DMN table tests) and can take a while, within the
+budgets of docs/safety.md. It never runs inside a database transaction: on SQLite every
+transaction holds the write lock (app.services.transaction), so a validation holding one would make
+every other user's sign-in or task completion wait (issue 13). Callers read what they need, call
+these, then write in a short unit of work that re-checks what it read.
 """
 from __future__ import annotations
 
 from typing import Mapping
 
 from app.engine.errors import Problem
+from app.engine.lint import explain_fake_joins
 from app.engine.loader import bundle_hash, check_model_set, model_path_problem
 from app.engine.runtime import FeelDecisionEngine
 from app.engine.xml import MAX_MODEL_BYTES  # noqa: F401  (the size limit, for the API)
+from app.extensions import db
 from app.services import engine_host
 from app.services.errors import Invalid
 from app.services.roles import ROLES
@@ -27,16 +35,33 @@ HOST_START_DATA = (
 _cache: dict[str, list[Problem]] = {}
 
 
+def end_read_transaction() -> None:
+    """End the session's transaction (a read) before long work, so no lock is held meanwhile.
+
+    Refuses (a programming error) if the session holds unsaved changes: validation must come before a
+    unit of work, never inside one."""
+    session = db.session()  # the Session itself (the scoped proxy has no in_transaction())
+    if not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("model checks must run before a unit of work, not inside one with unsaved changes")
+    session.commit()  # nothing to write: only ends the transaction (and its lock on SQLite)
+
+
 def problems(files: Mapping[str, bytes]) -> list[Problem]:
     digest = bundle_hash(files)
     found = _cache.get(digest)
     if found is None:
-        ev = engine_host.evaluator()
+        ev = engine_host.evaluator()  # may read the closure days: before the transaction ends
+        end_read_transaction()
         _, found = check_model_set(files, check_expression=ev.check, engine_factory=FeelDecisionEngine,
                                    evaluate=ev.evaluate, known_roles=ROLES, start_data=HOST_START_DATA)
+        found = explain_fake_joins(found)  # one explained warning, not one per element on every draft
         if len(_cache) > 64:
             _cache.clear()
-        _cache[digest] = found
+        # A wall-clock backstop depends on how busy the machine was: such a result is not kept.
+        if not any("time limit reached" in p.message or "time budget" in p.message for p in found):
+            _cache[digest] = found
     return list(found)
 
 

@@ -5,8 +5,8 @@ from urllib.parse import urlparse
 
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
 
-from app.services import users, web_sessions
-from app.services.errors import Unauthorised
+from app.services import throttle, web_sessions
+from app.services.errors import Throttled, Unauthorised
 from app.web import bp, security
 
 
@@ -30,6 +30,7 @@ def start():
 def sign_in():
     error = None
     username = ""
+    status, headers = 200, {}
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
@@ -37,7 +38,9 @@ def sign_in():
             error = "Enter your username and password"
         else:
             try:
-                user = users.authenticate(username, password)
+                user = throttle.sign_in(username, password, throttle.request_address(), via="web")
+            except Throttled as err:
+                error, status, headers = err.message, 429, err.headers
             except Unauthorised:
                 error = "Enter a correct username and password"
             else:
@@ -47,7 +50,9 @@ def sign_in():
                                     secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), samesite="Lax",
                                     path="/")
                 return response
-    return render_template("auth/sign_in.html", error=error, username=username), (400 if error else 200)
+    if error and status == 200:
+        status = 400
+    return render_template("auth/sign_in.html", error=error, username=username), status, headers
 
 
 @bp.post("/sign-out")

@@ -1,25 +1,20 @@
 """Render modeller-written task instructions safely.
 
 Instructions are text from a deployed diagram; they may use {{ child.first_name }}-style
-placeholders. A sandboxed, autoescaping environment means authored text can never run code or
-inject markup.
+placeholders. The author's text is escaped (no markup from a model reaches the page: a
+`<meta http-equiv="refresh">` or a `<form>` shows as text); only `{{ }}` placeholders are filled,
+each a small expression from an allow-list evaluated in Jinja's immutable sandbox and escaped, with
+no calls, arithmetic or loops, so a page view does bounded work. The rules and limits live in
+app.engine.instructions (checked at deploy too); docs/safety.md lists the limits.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from jinja2 import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-_ENV = ImmutableSandboxedEnvironment(autoescape=True)
+from app.services.instructions import render_instructions as _render
 
 
 def render_instructions(text: str | None, data: Mapping[str, Any]) -> Markup | None:
-    if not text:
-        return None
-    try:
-        # Safe to mark: the sandboxed environment autoescaped every value while rendering.
-        return Markup(_ENV.from_string(text).render(**dict(data)))
-    except TemplateError:
-        return Markup.escape(text)  # show the text as written rather than fail the page
+    return _render(text, data or {})

@@ -61,7 +61,9 @@ def editor_url(draft_id: int, path: str) -> str | None:
 @bp.app_context_processor
 def _modeller_globals():
     user = getattr(g, "current_user", None)
-    return {"may_model": drafts.may_manage(user)}
+    # drafts_to_approve(): the inbox's "approve a draft" work items (called only where shown).
+    return {"may_model": drafts.may_manage(user), "drafts_to_approve": lambda: drafts.awaiting_approval_by(user),
+            "draft_user_name": drafts.user_name}
 
 
 def _version(raw: str | None) -> int:
@@ -101,6 +103,8 @@ def _draft_page(draft_id: int, *, status: int = 200, errors: dict | None = None,
         decisions=sorted(p.removeprefix("dmn/").removesuffix(".dmn") for p in files if p.endswith(".dmn")),
         events=drafts.events(draft_id), user_name=drafts.user_name, errors=errors or {}, what_if=what_if,
         values=values or {}, london=london, is_submitter=draft.submitted_by == g.current_user.id,
+        approval_refusal=drafts.approval_refusal(draft, g.current_user) if draft.status == "awaiting_approval" else None,
+        authors=drafts.authors(draft) if draft.status == "awaiting_approval" else [],
         stale=drafts.stale_reason(draft) if draft.status in drafts.OPEN_STATUSES else None,
     ), status
 
@@ -118,8 +122,10 @@ def draft_problems(draft_id: int):
     """Validation problems for the editors to highlight on the diagram (session-authenticated)."""
     _require_manager()
     draft = drafts.get(draft_id)
-    return jsonify({"draft_id": draft.id, "lock_version": draft.lock_version,
-                    "problems": [p.as_dict() for p in drafts.validate(draft_id)]})
+    response = jsonify({"draft_id": draft.id, "lock_version": draft.lock_version,
+                        "problems": [p.as_dict() for p in drafts.validate(draft_id)]})
+    response.headers["Cache-Control"] = "no-store"  # always this draft's problems as saved now
+    return response
 
 
 @bp.post("/modeller/drafts/<int:draft_id>/files")
@@ -186,7 +192,8 @@ def approve_draft(draft_id: int):
     _require_manager()
     try:
         deployment = drafts.approve(draft_id, g.current_user, request.form.get("note"),
-                                    expected_version=_version(request.form.get("expected_version")))
+                                    expected_version=_version(request.form.get("expected_version")),
+                                    content_hash=request.form.get("content_hash") or "")
     except Forbidden as err:
         return _draft_page(draft_id, status=403, errors={"review": err.message})
     except (Conflict, Invalid) as err:

@@ -94,8 +94,10 @@ def test_a_valid_upload_waits_for_a_second_manager_then_becomes_a_version(api):
     assert response.status_code == 201, response.json
     draft = response.json
     assert draft["status"] == "awaiting_approval" and "processes/tiny.bpmn: new file" in draft["diff"]
-    assert api.post("sm1", f"/api/v1/deployments/drafts/{draft['id']}/approve", {}).status_code == 403
-    response = api.post("sm2", f"/api/v1/deployments/drafts/{draft['id']}/approve", {"note": "ok"})
+    assert draft["authors"] == ["sm1"]
+    reviewed = {"content_hash": draft["content_hash"]}
+    assert api.post("sm1", f"/api/v1/deployments/drafts/{draft['id']}/approve", reviewed).status_code == 403
+    response = api.post("sm2", f"/api/v1/deployments/drafts/{draft['id']}/approve", {"note": "ok", **reviewed})
     assert response.status_code == 201, response.json
     assert response.json["version"] == 2 and response.json["publisher"] == "sm1" and response.json["approver"] == "sm2"
     listed = api.get("sm2", "/api/v1/deployments").json
@@ -108,7 +110,8 @@ def test_a_camunda_modeler_process_deploys_starts_and_runs_through_the_inbox(api
                                content_type="multipart/form-data")
     assert response.status_code == 201, response.json
     assert "processes/camunda_approval.bpmn" in response.json["files"]
-    assert api.post("sm2", f"/api/v1/deployments/drafts/{response.json['id']}/approve", {}).status_code == 201
+    assert api.post("sm2", f"/api/v1/deployments/drafts/{response.json['id']}/approve",
+                    {"content_hash": response.json["content_hash"]}).status_code == 201
 
     assert [p["process_id"] for p in api.get("mgr", "/api/v1/processes").json] == ["leaflet_approval"]
     assert api.post("auditor", "/api/v1/processes/leaflet_approval/instances", {"data": {}}).status_code == 403
@@ -165,7 +168,8 @@ def test_validate_lists_problems_without_deploying(api):
 
 def test_the_start_page_lists_what_a_person_may_start_and_starts_it(api, ctx):
     draft = api.post("sm1", "/api/v1/deployments", {"processes/camunda_approval.bpmn": CAMUNDA}).json
-    assert api.post("sm2", f"/api/v1/deployments/drafts/{draft['id']}/approve", {}).status_code == 201
+    assert api.post("sm2", f"/api/v1/deployments/drafts/{draft['id']}/approve",
+                    {"content_hash": draft["content_hash"]}).status_code == 201
     browser = Browser(ctx, "mgr")
     page = soup(browser.get("/processes"))
     assert "Leaflet approval" in page.text

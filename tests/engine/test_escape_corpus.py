@@ -19,6 +19,9 @@ from app.engine.functions import build_functions
 
 FUNCS = build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=timezone.utc), MashCalendar())
 EV = RestrictedEvaluator(FUNCS)
+# For the resource tests: a wall clock that never trips, so every refusal there is by the
+# deterministic budgets (steps charged by work, sizes, lengths, the duration cap), never by speed.
+EV_BUDGETS_ONLY = RestrictedEvaluator(FUNCS, max_seconds=1e9)
 
 
 def names() -> dict:
@@ -183,6 +186,23 @@ RESOURCE_EXPRESSIONS = [
     "int('9'*5000)",
     "max(a, key=len)",
     "sorted(a, key=len)",
+    # issue 13: work inside builtins, calendar walks, lengths
+    'request_type if len([add_working(now(), "PT87000H") for i in range(15)]) >= 0 else request_type',
+    'len([add_working(now(), "PT1500H") for i in range(15)])',
+    'add_working(now(), "P3000D")',
+    'deadline(now(), "PT9000H", "elapsed")',
+    "([1]*100000).count(1)",
+    "[1]*100000 .count(1)",
+    '"a"*50000000',
+    "[([1]*50000).count(1) for i in range(1000)]",
+    "[i in range(50000) for i in range(50000)]",
+    "sorted(range(100000)) + sorted(range(100000))",
+    "[set(range(50000)) for i in range(100)]",
+    "[str(range(50000)) for i in range(100)]",
+    "sum([sum(range(99999)) for i in range(100)])",
+    "[((10**64)**64) // 7 for i in range(50000)]",
+    "+".join(["1"] * 30000),
+    "9" * 5000,
 ]
 
 
@@ -191,7 +211,7 @@ def test_resource_exhaustion_refused_quickly(source: str) -> None:
     """Refused by the evaluator's size and step budgets before the work is done (the budgets, not a
     wall-clock limit, make this deterministic; timings belong in bench/, not in assertions)."""
     with pytest.raises(ExpressionError):
-        EV.evaluate(source, names())
+        EV_BUDGETS_ONLY.evaluate(source, names())
 
 
 RESOURCE_SCRIPTS = [
@@ -201,13 +221,16 @@ RESOURCE_SCRIPTS = [
     "s = 'x'\nfor i in range(40):\n    s = s + s",
     "a = [0]\nfor i in a:\n    a.append(i)",
     "d = {}\nfor i in range(100000):\n    for j in range(100000):\n        d[j] = i",
+    "b = list(range(50000))\nn = 0\nfor i in range(50000):\n    n = n + b.count(i)",
+    "b = list(range(50000))\nfor i in range(50000):\n    c = b[1:]",
+    "t = []\nfor i in range(15):\n    t.append(add_working(now(), 'PT1500H'))",
 ]
 
 
 @pytest.mark.parametrize("source", RESOURCE_SCRIPTS)
 def test_resource_exhaustion_in_scripts_refused_quickly(source: str) -> None:
     with pytest.raises(ExpressionError):
-        EV.execute(source, names())
+        EV_BUDGETS_ONLY.execute(source, names())
 
 
 def test_method_receiver_must_be_exact_type() -> None:

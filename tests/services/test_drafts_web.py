@@ -87,7 +87,8 @@ def test_a_draft_is_checked_submitted_and_approved_by_someone_else(ctx, sm1):
 
     sm2 = browser(ctx, "sm2")
     response = sm2.post(f"/modeller/drafts/{draft_id}/approve",
-                        {"expected_version": str(drafts.get(draft_id).lock_version), "note": "agreed"},
+                        {"expected_version": str(drafts.get(draft_id).lock_version), "note": "agreed",
+                         "content_hash": drafts.get(draft_id).content_hash},
                         csrf_url=draft_url)
     assert response.status_code == 302
     assert deployments.latest().version == 2

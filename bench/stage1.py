@@ -100,7 +100,8 @@ ROUTES = (
         ("confirm_red", {"red_confirmed": True}), ("allocate", {"allocate_to": "decision_maker"}),
         ("triage_social_care", {**TRIAGE, "threshold": "s47"}), ("sign_off_social_care", {**AGREE, "agreed_rag": "RED"}),
         ("handover", {"handover_accepted": True}),
-        ("phone_referrer", {"phoned_at": "2026-11-24T12:00:00+00:00", "spoke_to": "Ann Teacher"}), ACK),
+        ("phone_referrer", {"phoned_at": "2026-11-24T12:00:00+00:00", "spoke_to": "Ann Teacher",
+                            "family_phoned_at": "2026-11-24T12:10:00+00:00"}), ACK),
         "s47_strategy"),
     Route("nfa", _intake() + (
         ("allocate", {"allocate_to": "decision_maker"}), ("triage_social_care", {**TRIAGE, "threshold": "not_met"}),
@@ -381,7 +382,7 @@ def api_case(api: ApiClient, route: Route, n: int, run: Run) -> int:
             run.wrong.append(f"{route.name}: {bpmn_id} not ready (waiting on {[t['bpmn_id'] for t in ready]})")
             break
         username = user_for(mine[0])
-        status, inbox, elapsed = api.call("GET", username, f"/api/v1/tasks?instance_id={instance_id}")
+        status, inbox, elapsed = api.call("GET", username, f"/api/v1/tasks?instance_id={instance_id}&include=form")
         run.inbox_seconds.append(elapsed)
         task = next((t for t in inbox if t["bpmn_id"] == bpmn_id), None) if status == 200 else None
         if task is None:

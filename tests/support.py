@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from app.config import ROOT
@@ -88,3 +90,26 @@ def start_processes(deployment, process_id: str, seed: dict, count: int = 1) -> 
     from app.services.transaction import unit_of_work
     with unit_of_work():
         return [cases.start_instance_in_transaction(deployment, process_id, dict(seed), None).id for _ in range(count)]
+
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+def seed_tasks(instance_ids: list[int], count: int, **fields) -> list[str]:
+    """Ready masho tasks written straight to the inbox projection, spread over the cases, with ties and
+    missing due times (the hard cases for keyset paging); `fields` overrides any column."""
+    from app.extensions import db
+    from app.models import TaskRecord
+    from app.services.transaction import unit_of_work
+    ids = []
+    with unit_of_work():
+        for n in range(count):
+            task = TaskRecord(id=str(uuid.uuid4()), instance_id=instance_ids[n % len(instance_ids)],
+                              bpmn_id="record_contact", title="Record the contact", role="masho", state="ready",
+                              due_at=None if n % 7 == 0 else T0 + timedelta(hours=n % 13),
+                              created_at=T0 + timedelta(minutes=n % 5), form="record_contact.schema.json")
+            for key, value in fields.items():
+                setattr(task, key, value)
+            db.session.add(task)
+            ids.append(task.id)
+    return ids

@@ -120,7 +120,7 @@ class Api:
         return self.call("POST", "masho", "/api/v1/contacts", body)["instance_id"]
 
     def task(self, username: str, instance_id: int, bpmn_id: str) -> dict:
-        tasks = [t for t in self.call("GET", username, f"/api/v1/tasks?instance_id={instance_id}")
+        tasks = [t for t in self.call("GET", username, f"/api/v1/tasks?instance_id={instance_id}&include=form")
                  if t["bpmn_id"] == bpmn_id]
         if not tasks:
             raise SystemExit(f"{username} has no {bpmn_id} on case {instance_id}")

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.services.channels import CHANNELS
 from app.services.roles import AGENCIES
 
-CHANNELS = ("phone", "online_form", "email", "police_notification", "ae_notification", "ambulance_notification",
-            "nspcc", "information_request", "internal_request", "domestic_abuse_notification")
 REQUEST_TYPES = ("advice", "service_request", "information_request", "domestic_abuse")
 CONSENT = ("obtained", "implied", "refused", "not_sought")
 
@@ -86,8 +85,10 @@ class ContactResponseSchema(Schema):
 
 
 class FormSchema(Schema):
-    schema = fields.Dict()
-    ui_schema = fields.Dict()
+    name = fields.String(allow_none=True, metadata={"description": "The form's file in the deployed model set"})
+    href = fields.String(metadata={"description": "Where to GET the form (its JSON Schema and UI schema)"})
+    schema = fields.Dict(metadata={"description": "Inline only with ?include=form, or from href"})
+    ui_schema = fields.Dict(metadata={"description": "Inline only with ?include=form, or from href"})
 
 
 class TaskSchema(Schema):
@@ -100,12 +101,25 @@ class TaskSchema(Schema):
     agency = fields.String(allow_none=True, validate=validate.OneOf(AGENCIES))
     due_at = fields.AwareDateTime(allow_none=True)
     rag = fields.String(allow_none=True)
-    form = fields.Nested(FormSchema)
+    form = fields.Nested(FormSchema, metadata={"description": "The task's form by reference (name, href); "
+                                                               "schema and ui_schema inline with ?include=form"})
     data = fields.Dict()
 
 
+MAX_TASKS_PAGE = 500
+
+
 class TaskQuerySchema(Schema):
-    instance_id = fields.Integer()
+    instance_id = fields.Integer(validate=validate.Range(min=1, max=2 ** 31 - 1, error="There is no such case"),
+                                 metadata={"description": "Only this case's tasks"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(
+        min=1, max=MAX_TASKS_PAGE, error=f"Ask for 1 to {MAX_TASKS_PAGE} tasks a page; follow the Link header "
+                                         "(rel=next) for the rest"),
+        metadata={"description": f"Tasks per page (default 100, at most {MAX_TASKS_PAGE})"})
+    cursor = fields.String(validate=validate.Length(max=500), metadata={
+        "description": "Opaque: the next page's position, from the Link header (rel=next) of the previous page"})
+    include = fields.String(validate=validate.OneOf(["form"], error="The only thing to include is form"),
+                            metadata={"description": "form: each task's form schema and UI schema inline"})
 
 
 class TaskCompleteSchema(Schema):
@@ -120,6 +134,16 @@ class ReadyTaskSchema(Schema):
     team = fields.String(allow_none=True)
     agency = fields.String(allow_none=True)
     due_at = fields.AwareDateTime(allow_none=True)
+
+
+class HouseholdMemberSchema(Schema):
+    id = fields.Integer()
+    this = fields.Boolean()
+    may_view = fields.Boolean()
+    name = fields.String(allow_none=True)
+    date_of_birth = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
 
 
 class InstanceSchema(Schema):
@@ -137,6 +161,8 @@ class InstanceSchema(Schema):
     contact_id = fields.Integer(allow_none=True)
     ready_tasks = fields.List(fields.Nested(ReadyTaskSchema))
     data = fields.Dict()
+    household = fields.List(fields.Nested(HouseholdMemberSchema), metadata={
+        "description": "The children of the same contact (App. D 2.7): name and link only where you may see that case"})
 
 
 class HistoryEventSchema(Schema):
@@ -150,6 +176,10 @@ class HistoryEventSchema(Schema):
 class DisputePostSchema(Schema):
     disputed_decision = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     position = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    named_team = fields.String(load_default=None, allow_none=True,
+                               metadata={"description": "The receiving team the dispute is with (its manager joins level 1)"})
+    named_agency = fields.String(load_default=None, allow_none=True,
+                                 metadata={"description": "The partner agency the dispute is with (its manager joins level 1)"})
 
 
 class DisputeCreatedSchema(Schema):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
@@ -26,6 +26,16 @@ def may_work(user: User, task: TaskRecord) -> bool:
     return task.role in user.roles and _same_team_and_agency(user, task)
 
 
+def workable(user: User) -> ColumnElement[bool]:
+    """`may_work` as a SQL condition, so lists count and page only the tasks the user may work on
+    (keep the two in step)."""
+    def same(column, value):
+        return column.is_(None) if value is None else or_(column.is_(None), column == value)
+
+    return and_(TaskRecord.role.in_(sorted(user.roles)), same(TaskRecord.team, user.team),
+                same(TaskRecord.agency, user.agency))
+
+
 def involved_tasks(user: User, instance_id: int) -> list[TaskRecord]:
     rows = db.session.execute(select(TaskRecord).where(TaskRecord.instance_id == instance_id)).scalars()
     return [t for t in rows if may_work(user, t)]
@@ -36,7 +46,11 @@ def need_to_know(user: User, instance: ProcessInstance) -> bool:
         return True
     if instance.created_by == user.id and user.roles & MASH_ROLES:
         return True
-    return bool(involved_tasks(user, instance.id))
+    if involved_tasks(user, instance.id):
+        return True
+    # task property `relatedCase` (e.g. the manager auditing a sampled case, spec §11.11)
+    from app.services import audit_sampling  # imports this module
+    return audit_sampling.may_read_related_case(user, instance)
 
 
 def may_view(user: User, instance: ProcessInstance) -> bool:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HistoryEvent, ProcessInstance, TaskRecord, User
-from app.services import cases, forms, history
+from app.services import cases, forms, history, worklist
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.roles import AGENCY_ROLES
 from app.services.transaction import unit_of_work
@@ -45,20 +45,23 @@ def disclosed(instance_id: int) -> bool:
         HistoryEvent.instance_id == instance_id, HistoryEvent.type == "disclosed").limit(1)).first() is not None
 
 
-def my_answers(user: User) -> list[dict[str, Any]]:
-    """The user's agency's completed answers, newest first, with whether they can still be changed."""
+def my_answers(user: User, page: int = 1, page_size: int = worklist.PAGE_SIZE) -> worklist.InboxPage:
+    """One page of the user's agency's completed answers, newest first, with whether they can still be
+    changed, and how many there are (nothing cut off)."""
     if not (user.roles & AGENCY_ROLES) or not user.agency:
-        return []
-    rows = db.session.execute(select(TaskRecord).where(
-        TaskRecord.agency == user.agency, TaskRecord.state == "completed")
-        .order_by(TaskRecord.completed_at.desc()).limit(200)).scalars()
+        return worklist.InboxPage([], 0, 1, 1)
+    mine = select(TaskRecord).where(TaskRecord.agency == user.agency, TaskRecord.state == "completed")
+    total = db.session.execute(select(func.count()).select_from(mine.subquery())).scalar_one()
+    page, pages = worklist.page_bounds(total, page, page_size)
+    rows = db.session.execute(mine.order_by(TaskRecord.completed_at.desc(), TaskRecord.id)
+                              .offset((page - 1) * page_size).limit(page_size)).scalars()
     result = []
     for task in rows:
         instance = db.session.get(ProcessInstance, task.instance_id)
         child = (instance.case_data or {}).get("child") or {}
         result.append({"task": task, "child": f"{child.get('first_name', '')} {child.get('last_name', '')}".strip(),
                        "open": not disclosed(task.instance_id)})
-    return result
+    return worklist.InboxPage(result, total, page, pages)
 
 
 def answer(user: User, task_id: str) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import cast, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.engine.clock import CLOCK
 from app.extensions import db
@@ -25,6 +26,8 @@ from app.services.errors import Forbidden
 from app.services.transaction import unit_of_work
 
 VIEWED = "viewed"
+LIST_VIEWED = "list_viewed"  # one event per list shown, naming its cases (detail["instances"]), chain 0
+VIEW_TYPES = frozenset({VIEWED, LIST_VIEWED, "instance_viewed", "history_viewed"})
 EXPORTED = "exported"
 TIMELINE_ROLES = frozenset({"auditor", "mash_manager", "service_manager", "strategic_manager", "assistant_director"})
 LONDON = ZoneInfo("Europe/London")
@@ -37,16 +40,17 @@ ROUTES = {
     "web.handover_package": "Handover package page", "web.audit_timeline": "History timeline page",
     "instances.get": "API: case", "instances.history": "API: case history",
     "instances.handover_package": "API: handover package", "tasks.list_tasks": "API: tasks",
-    "audit_api.timeline": "API: history timeline", "web.case_diagram": "Case diagram page",
+    "audit_api.timeline": "API: history timeline", "web.inbox": "Inbox page",
+    "web.agency_answers_list": "Agency answers list page", "web.case_diagram": "Case diagram page",
     "web.agency_answer": "Agency answer page", "web.earlier_answer": "Earlier answer page",
-    "web.task_letter_pdf": "Letter (PDF)",
+    "web.task_letter_pdf": "Letter (PDF)", "web.audit_home": "Find a case results",
 }
 LABELS = {
     "instance_started": "Started", "instance_ended": "Ended", "task_ready": "Task ready",
     "task_completed": "Task completed", "decision_evaluated": "Decision", "route_taken": "Route taken",
     "alert_raised": "Alert raised", "timer_fired": "Timer fired", "timer_failed": "Timer failed",
     "task_due_changed": "Due time changed", "task_claimed": "Task picked up", "task_unclaimed": "Task released",
-    "task_assigned": "Task assigned", "task_withdrawn": "Task withdrawn", "message_sent": "Message sent",
+    "task_assigned": "Task assigned", LIST_VIEWED: "Seen in a list", "task_withdrawn": "Task withdrawn", "message_sent": "Message sent",
     "rag_changed": "RAG changed", "dispute_raised": "Dispute raised", "disclosed": "Information disclosed",
     "access_denied": "Access refused", VIEWED: "Viewed", "instance_viewed": "Viewed", "history_viewed": "Viewed",
     EXPORTED: "History exported", break_glass.OPENED: "Emergency access (break-glass)",
@@ -76,6 +80,34 @@ def record_view(user: User, instance_ids: Iterable[int], route: str, *, via: str
                 detail.update({"break_glass": grant.event_id, "purpose": grant.reason})
             break_glass.lock_chain(instance_id)
             history.record(VIEWED, instance_id=instance_id, actor=user, task_id=task_id, detail=detail)
+
+
+def record_list_view(user: User, instance_ids: Iterable[int], route: str, *, via: str, page: dict) -> None:
+    """One `list_viewed` event for a list shown (App. F: who saw what): the cases it named and which
+    page. It belongs to no case's chain (chain 0), so it locks none of them; each case's timeline
+    finds it by the ids (`lists_naming`). Lists show only tasks the user may work on: never
+    break-glass."""
+    ids = sorted({i for i in instance_ids if i is not None})
+    if not ids:
+        return
+    with unit_of_work():
+        history.record(LIST_VIEWED, actor=user, detail={"route": route, "via": via, "instances": ids, "page": page})
+
+
+def lists_naming(instance_ids: Iterable[int], since_id: int = 0) -> list[HistoryEvent]:
+    """The `list_viewed` events that showed any of these cases (after event `since_id`), oldest first."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return []
+    stmt = select(HistoryEvent).where(HistoryEvent.type == LIST_VIEWED, HistoryEvent.instance_id.is_(None),
+                                      HistoryEvent.id > since_id)
+    if db.engine.dialect.name == "postgresql":  # GIN index on (detail::jsonb -> 'instances') for list_viewed
+        listed = cast(HistoryEvent.detail, JSONB).op("->", return_type=JSONB)(literal_column("'instances'"))
+        stmt = stmt.where(or_(*[listed.contains([i]) for i in ids]))
+    else:  # SQLite: JSON1
+        member = func.json_each(HistoryEvent.detail, "$.instances").table_valued("value")
+        stmt = stmt.where(select(member.c.value).where(member.c.value.in_(ids)).exists())
+    return list(db.session.execute(stmt.order_by(HistoryEvent.id)).scalars())
 
 
 def _has_need_to_know(user: User, instance_id: int) -> bool:
@@ -118,16 +150,24 @@ def change_text(change: dict) -> str:
     return f"{change['field']}: {change['after']}"
 
 
-def may_read_timeline(user: User) -> bool:
-    return bool(user.roles & TIMELINE_ROLES)
+def may_read_timeline(user: User, instance_id: int | None = None) -> bool:
+    """Auditors and managers may open any case history they may view; whoever works on a case inside
+    the MASH (need-to-know: a task of theirs on it, or they recorded it) may open that case's history.
+    Partner agencies and receiving teams do not: the history holds the MASH's own reasoning."""
+    if user.roles & TIMELINE_ROLES:
+        return True
+    if instance_id is None or not access.inside_firewall(user):
+        return False
+    instance = db.session.get(ProcessInstance, instance_id)
+    return instance is not None and access.need_to_know(user, instance)
 
 
 def _case_for_timeline(user: User, instance_id: int) -> ProcessInstance:
     instance = cases.get_instance(user, instance_id)  # 404 (and recorded) unless need-to-know or break-glass
-    if not may_read_timeline(user):
+    if not may_read_timeline(user, instance_id):
         with unit_of_work():
             history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": "timeline"})
-        raise Forbidden("The case history is for auditors and managers")
+        raise Forbidden("The case history is for auditors, managers and whoever works on the case")
     return instance
 
 
@@ -225,6 +265,18 @@ def _entry(event: HistoryEvent, source: str, sensitive: frozenset[str], inside: 
     return entry
 
 
+def _list_entry(event: HistoryEvent, sources: dict[int, str]) -> Entry:
+    """A list that showed this case: where, and how many cases it showed (not which others)."""
+    detail = event.detail or {}
+    shown = [i for i in detail.get("instances") or [] if i in sources]
+    route = detail.get("route")
+    return Entry(id=event.id, at=event.at, type=event.type, label=LABELS[LIST_VIEWED],
+                 headline=ROUTES.get(route, route or ""), actor=event.actor, source=sources[shown[0]],
+                 instance_id=None, bpmn_id=None, task_id=None, hash=event.hash, prev_hash=event.prev_hash,
+                 lines=[("route", f"{ROUTES.get(route, route)} ({route})"), ("via", str(detail.get("via") or "")),
+                        ("cases in the list", str(len(detail.get("instances") or [])))])
+
+
 def timeline(user: User, instance_id: int, *, for_export: bool = False) -> dict:
     """Every event of the case and of its disputes, in the order they were written. Restricted
     (x-sensitive) values are shown only to readers inside the MASH firewall, and never exported:
@@ -238,9 +290,13 @@ def timeline(user: User, instance_id: int, *, for_export: bool = False) -> dict:
     for iid in sources:
         row = db.session.get(ProcessInstance, iid)
         sensitive |= forms.sensitive_fields_of(engine_host.bundle_for(row.deployment_id))
-    events = db.session.execute(select(HistoryEvent).where(HistoryEvent.instance_id.in_(sorted(sources)))
-                                .order_by(HistoryEvent.id)).scalars()
+    events = list(db.session.execute(select(HistoryEvent).where(HistoryEvent.instance_id.in_(sorted(sources)))
+                                     .order_by(HistoryEvent.id)).scalars())
     entries = [_entry(e, sources[e.instance_id], sensitive, inside) for e in events]
+    first = min((e.id for e in events), default=0)  # a case is listed only after it started
+    for listed in lists_naming(sources, since_id=first - 1):
+        entries.append(_list_entry(listed, sources))
+    entries.sort(key=lambda e: e.id)
     return {"instance": instance, "entries": entries, "process_id": instance.process_id,
             "version": cases.engine_host_version(instance.deployment_id), "inside_firewall": inside,
             "chain_intact": all(verify_instance(i) is None for i in sources)}

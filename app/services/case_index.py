@@ -54,11 +54,20 @@ def _parse_instant(value: Any) -> datetime:
 
 
 def _names_match(row: IndexChild, first: str | None, last: str | None) -> bool:
+    return _match(row.name_folded, row.surname_codes, first, last)
+
+
+def names_match(known_first: str | None, known_last: str | None, first: str | None, last: str | None) -> bool:
+    """The history check's tolerant match of a typed name against a known one (Find a case uses it too)."""
+    return _match(fold(f"{known_first or ''} {known_last or ''}"), surname_codes(known_last), first, last)
+
+
+def _match(name_folded: str, known_codes: str, first: str | None, last: str | None) -> bool:
     wanted = fold(f"{first or ''} {last or ''}")
-    if Levenshtein.distance(row.name_folded, wanted) <= 2:
+    if Levenshtein.distance(name_folded, wanted) <= 2:
         return True
     codes = set(surname_codes(last).split("|")) - {""}
-    return bool(codes & set(row.surname_codes.split("|")))
+    return bool(codes & set(known_codes.split("|")))
 
 
 def _candidates(person: dict | None) -> list[IndexChild]:

@@ -7,10 +7,11 @@ rule or a missing input rolls everything back and the user sees why.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from app.engine import dmn
 from app.engine.clock import CLOCK
@@ -18,8 +19,9 @@ from app.engine.errors import ProcessError, TaskStateError
 from app.engine.evaluator import ExpressionError
 from app.engine.runtime import Runtime
 from app.extensions import db
-from app.models import Contact, HistoryEvent, ProcessInstance, TaskRecord, TimerRecord, User
-from app.services import access, audit_sampling, case_index, deployments, engine_host, forms, history, letters
+from app.models import Contact, Deployment, HistoryEvent, ProcessInstance, TaskRecord, TimerRecord, User
+from app.services import (access, audit_sampling, case_index, deployments, engine_host, form_options, forms, history,
+                          household, letters, worklist)
 from app.services.clock import parse_instant
 from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
 from app.services.transaction import unit_of_work
@@ -42,6 +44,10 @@ def operations_for(instance: ProcessInstance, alerts: list[dict]) -> dict:
         "case_index.summarise": case_index.summarise,
         "case_index.record_outcome": functools.partial(case_index.record_outcome, instance_id=instance.id),
         "alert.raise": raise_alert,
+        # the case as it stood when this step began, across every branch (a branch's own data may be older)
+        "case.read": lambda names: {name: (instance.case_data or {}).get(name) for name in names},
+        # another child of the same contact gets an instance of its own at once (App. D 2.7, spec §11.10)
+        "contacts.add_children": functools.partial(add_children, instance),
         **audit_sampling.OPERATIONS,  # audit_sampling.next_draw / .draw (processes/audit_sampling.bpmn)
     }
 
@@ -58,6 +64,8 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     case_data.update(runtime.log.changed)
     withdrawn = runtime.withdraw_tasks(workflow, case_data)
     case_data.update(runtime.log.changed)
+    if case_data.get("rag") != instance.rag:  # when the RAG last changed: timers may follow it (spec §11.3)
+        case_data["rag_changed_at"] = now.astimezone(timezone.utc).isoformat()
     runtime.follow_case_dates(workflow, case_data)
     instance.state = runtime.dump(workflow)
     instance.case_data = case_data
@@ -85,7 +93,7 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     for task in withdrawn:
         history.record("task_withdrawn", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id, actor=actor,
                        detail={"role": task.role, "team": task.team, "agency": task.agency})
-    _sync_tasks(instance, runtime, workflow, now, withdrawn={t.id for t in withdrawn})
+    _sync_tasks(instance, runtime, workflow, now, withdrawn={t.id for t in withdrawn}, actor=actor)
     _sync_timers(instance, waiting, runtime.log.timers_fired)
     if workflow.is_completed() and instance.status != "completed":
         instance.status = "completed"
@@ -140,10 +148,11 @@ def _timer_fired(instance: ProcessInstance, row: TimerRecord, now: datetime) -> 
 
 
 def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime,
-                withdrawn: frozenset[str] | set[str] = frozenset()) -> None:
+                withdrawn: frozenset[str] | set[str] = frozenset(), actor: User | None = None) -> None:
     existing = {t.id: t for t in db.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()}
     ready = runtime.ready_tasks(workflow, instance.case_data)
+    steps_done: dict[str, str] | None = None  # who completed each step, read once if a new task asks (`assignTo`)
     for task in ready:
         row = existing.pop(task.id, None)
         if row is not None and row.due_at != _instant(task.due_at):
@@ -160,15 +169,27 @@ def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: date
             db.session.add(row)
             history.record("task_ready", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id,
                            detail={"role": task.role, "team": task.team, "agency": task.agency, "due_at": task.due_at})
+            assign_to = runtime.bundle.task_properties(task.bpmn_id).get("assignTo")
+            if assign_to:  # the diagram names who does it (e.g. the decision maker the manager allocated to)
+                if steps_done is None:
+                    steps_done = worklist.completed_by(instance.id)
+                worklist.assign_by_model(row, assign_to, {**task.data, **(instance.case_data or {}),
+                                                          "completed_by": steps_done},
+                                         runtime.evaluator.evaluate, actor)
         row.rag = instance.rag
     for row in existing.values():  # no longer ready and not completed by a person: withdrawn or cancelled
         row.state = "withdrawn" if row.id in withdrawn else "cancelled"
         row.completed_at = now
 
 
+def may_start_contact(user: User | None) -> bool:
+    """Who may record a contact (the API, and the web's "Record a contact" pages)."""
+    return bool(user is not None and user.roles & START_ROLES)
+
+
 def start_contact(user: User, contact: dict[str, Any]) -> tuple[Contact, list[ProcessInstance]]:
     """Record a contact; one linked front-door instance per child (spec §3.1)."""
-    if not user.roles & START_ROLES:
+    if not may_start_contact(user):
         _deny(user, None, "start_contact")
         raise Forbidden("Only a MASH officer can record a contact")
     return _start(user, contact)
@@ -196,25 +217,84 @@ def _start(user: User | None, contact: dict[str, Any]) -> tuple[Contact, list[Pr
         db.session.add(record)
         db.session.flush()
         instances = []
-        for child in children:
-            seed = {
-                "contact_id": record.id,
-                "received_at": received_at.astimezone(CLOCK.now().tzinfo).isoformat(),
-                "channel": contact["channel"], "referrer": contact.get("referrer") or {},
-                "child": {k: v for k, v in child.items()
-                          if k not in ("request_type", "information_only", "red_criteria", "manager_attention_criteria")},
-                "adults": contact.get("adults") or [], "summary": contact.get("summary"),
-                "request_type": child.get("request_type", contact.get("request_type")),
-                "information_only": bool(child.get("information_only", contact.get("information_only", False))),
-                "red_criteria": list(child.get("red_criteria", contact.get("red_criteria")) or []),
-                "manager_attention_criteria": list(child.get("manager_attention_criteria",
-                                                             contact.get("manager_attention_criteria")) or []),
-                "consent": contact.get("consent"),
-            }
+        for number, child in enumerate(children):
+            # the referrer is acknowledged once per contact: the diagram reads the flag (spec §11.10)
+            seed = _child_seed(record.id, received_at, contact, child, acknowledges_contact=number == 0)
             instances.append(start_instance_in_transaction(
                 deployment, FRONT_DOOR, seed, user, contact_id=record.id,
                 started_detail={"contact_id": record.id, "channel": contact["channel"]}))
     return record, instances
+
+
+def _child_seed(contact_id: int, received_at: Any, contact: dict[str, Any], child: dict[str, Any], *,
+                acknowledges_contact: bool) -> dict[str, Any]:
+    """What a child's front-door instance starts with: the shared contact plus this child's own facts."""
+    at = received_at if isinstance(received_at, datetime) else _instant(received_at)
+    return {
+        "contact_id": contact_id,
+        "received_at": at.astimezone(CLOCK.now().tzinfo).isoformat(),
+        "channel": contact["channel"], "referrer": contact.get("referrer") or {},
+        "child": {k: v for k, v in child.items()
+                  if k not in ("request_type", "information_only", "red_criteria", "manager_attention_criteria")},
+        "adults": contact.get("adults") or [], "summary": contact.get("summary"),
+        "request_type": child.get("request_type", contact.get("request_type")),
+        "information_only": bool(child.get("information_only", contact.get("information_only", False))),
+        "red_criteria": list(child.get("red_criteria", contact.get("red_criteria")) or []),
+        "manager_attention_criteria": list(child.get("manager_attention_criteria",
+                                                     contact.get("manager_attention_criteria")) or []),
+        "consent": contact.get("consent"),
+        "acknowledges_contact": acknowledges_contact,
+    }
+
+
+CHILD_FIELDS = ("first_name", "last_name", "date_of_birth", "expected_date_of_delivery", "gender", "address")
+
+
+def add_children(instance: ProcessInstance, children: list[dict] | None) -> list[dict]:
+    """Service operator `contacts.add_children`: each child gets an instance of its own at once, of the
+    calling instance's process and deployed version, linked to the same contact and seeded from it (the
+    referrer is already acknowledged for this contact). Runs inside the calling run's unit of work; each
+    new instance is in history (`instance_started` with where it came from) and so is the link on the
+    calling case (`child_added`)."""
+    if not children:
+        return []
+    if not isinstance(children, list) or not all(isinstance(c, dict) for c in children):
+        raise ProcessError("contacts.add_children needs a list of children")
+    contact = db.session.get(Contact, instance.contact_id) if instance.contact_id else None
+    if contact is None:
+        raise ProcessError("contacts.add_children: this case has no contact to add a child to")
+    deployment = db.session.get(Deployment, instance.deployment_id)
+    actor = db.session.get(User, instance.created_by) if instance.created_by else None
+    payload = {"channel": contact.channel, **(contact.payload or {})}
+
+    def key(c: dict) -> tuple:
+        return (str(c.get("first_name") or "").strip().casefold(), str(c.get("last_name") or "").strip().casefold(),
+                c.get("date_of_birth") or c.get("expected_date_of_delivery"))
+
+    existing = {key((i.case_data or {}).get("child") or {}): i.id for i in db.session.execute(
+        select(ProcessInstance).where(ProcessInstance.contact_id == contact.id,
+                                      ProcessInstance.process_id == instance.process_id)).scalars()}
+    added = []
+    for child in children:
+        own = {k: child.get(k) for k in CHILD_FIELDS if child.get(k) not in (None, "")}
+        if not own.get("first_name") or not own.get("last_name"):
+            raise ProcessError("contacts.add_children: each child needs a first and last name")
+        if key(own) in existing:  # already has a record on this contact (e.g. named by a sibling's record too)
+            added.append({"instance_id": existing[key(own)], "first_name": own["first_name"],
+                          "last_name": own["last_name"], "existing": True})
+            continue
+        seed = _child_seed(contact.id, contact.received_at, payload, own, acknowledges_contact=False)
+        seed["added_from_instance_id"] = instance.id
+        new = start_instance_in_transaction(
+            deployment, instance.process_id, seed, actor, contact_id=contact.id,
+            started_detail={"contact_id": contact.id, "channel": contact.channel,
+                            "added_from_instance_id": instance.id, "via": "contacts.add_children"})
+        history.record("child_added", instance_id=instance.id, actor=actor,
+                       detail={"instance_id": new.id, "contact_id": contact.id})
+        existing[key(own)] = new.id
+        added.append({"instance_id": new.id, "first_name": own["first_name"], "last_name": own["last_name"],
+                      "existing": False})
+    return added
 
 
 def start_instance_in_transaction(deployment, process_id: str, seed: dict[str, Any], actor: User | None, *,
@@ -252,43 +332,51 @@ def _json_safe(value: Any) -> Any:
 
 
 def ready_tasks_for(user: User, instance_id: int | None = None) -> list[TaskRecord]:
-    if instance_id is not None:  # a case has a handful of tasks: go by the instance index, filter here
-        query = select(TaskRecord).where(TaskRecord.instance_id == instance_id, TaskRecord.state == "ready")
-        rows = sorted(db.session.execute(query).scalars(), key=lambda t: (t.due_at is None, t.due_at or t.created_at))
-    else:
-        query = (select(TaskRecord).where(TaskRecord.state == "ready", TaskRecord.role.in_(sorted(user.roles)))
-                 .order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at).limit(500))
-        rows = list(db.session.execute(query).scalars())
-    return [t for t in rows if access.may_work(user, t)]
+    """Every ready task the user may work on, of one case or all (a long list: use `inbox`, which pages)."""
+    return list(db.session.execute(worklist.ready_tasks(user, instance_id).order_by(*worklist.DUE_ORDER)).scalars())
 
 
-def inbox(user: User, instance_id: int | None = None) -> list[dict]:
-    """Ready tasks the user may work on, each with its form and the case data the user may see.
+def inbox(user: User, instance_id: int | None = None, *, limit: int = 100, cursor: str | None = None,
+          include_form: bool = False) -> tuple[list[dict], worklist.TaskPage]:
+    """One page of the ready tasks the user may work on, each with the case data the user may see and
+    its form by name (the schemas themselves only with `include_form`: they are large and repeat).
 
-    Loads the instances in one query, whatever the inbox size.
+    Loads the page's instances in one query, without their engine state.
     """
-    tasks = ready_tasks_for(user, instance_id)
-    ids = sorted({t.instance_id for t in tasks})
+    page = worklist.page_of_tasks(user, instance_id=instance_id, limit=limit, cursor=cursor)
+    ids = sorted({t.instance_id for t in page.tasks})
     if not ids:
-        return []
-    instances = {i.id: i for i in db.session.execute(select(ProcessInstance).where(ProcessInstance.id.in_(ids))).scalars()}
+        return [], page
+    instances = {i.id: i for i in db.session.execute(select(ProcessInstance).where(ProcessInstance.id.in_(ids))
+                                                     .options(defer(ProcessInstance.state))).scalars()}
     data: dict[int, dict] = {}
     for iid, instance in instances.items():
         bundle = engine_host.bundle_for(instance.deployment_id)
         data[iid] = access.visible_data(user, instance, set(), forms.sensitive_fields_of(bundle))
     outside = not access.inside_firewall(user)
-    return [{"id": t.id, "instance_id": t.instance_id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role,
-             "team": t.team, "agency": t.agency, "due_at": t.due_at, "rag": t.rag,
-             "form": _form_of(instances[t.instance_id].deployment_id, t.form),
-             # outside the MASH a task shows the case summary plus its own answers, never another's
-             "data": {**data[t.instance_id], **(t.form_data or {})} if outside else data[t.instance_id]}
-            for t in tasks]
+    items = [{"id": t.id, "instance_id": t.instance_id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role,
+              "team": t.team, "agency": t.agency, "due_at": t.due_at, "rag": t.rag,
+              "form": {"name": t.form, **(_form_of(instances[t.instance_id].deployment_id, t.form)
+                                          if include_form else {})},
+              # outside the MASH a task shows the case summary plus its own answers, never another's
+              "data": {**data[t.instance_id], **(t.form_data or {})} if outside else data[t.instance_id]}
+             for t in page.tasks]
+    return items, page
+
+
+def form_for_task(user: User, task_id: str) -> dict:
+    """A task's form (what a task list item refers to), for whoever may work or manage the task."""
+    task = db.session.get(TaskRecord, task_id)
+    if task is None or not (access.may_work(user, task) or access.may_work_as_manager(user, task)):
+        raise NotFound("No such task")
+    return {"name": task.form, **task_form(task)}
 
 
 def _form_of(deployment_id: int, form: str | None) -> dict:
     bundle = engine_host.bundle_for(deployment_id)
     ui_name = (form or "").replace(".schema.json", ".uischema.json")
-    return {"schema": bundle.forms.get(form) or {}, "ui_schema": bundle.forms.get(ui_name) or {}}
+    # choices only the host knows (`x-options-source`, e.g. the people who hold a role) filled in
+    return {"schema": form_options.resolve(bundle.forms.get(form) or {}), "ui_schema": bundle.forms.get(ui_name) or {}}
 
 
 def form_values(user: User, task: TaskRecord) -> dict[str, Any]:
@@ -332,9 +420,8 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
             raise Forbidden("A different manager must do this: you completed an earlier step of this decision")
     if task.state != "ready":
         raise Conflict(f"This task is already {task.state}: it cannot be completed again")
-    if task.claimed_by not in (None, user.id):
-        raise Conflict("Someone else has picked up this task: ask them or a manager to release it")
     with unit_of_work():
+        worklist.check_claim_for_completion(user, task)  # 409 naming the holder; a manager may assign it
         instance = db.session.get(ProcessInstance, task.instance_id)
         alerts: list[dict] = []
         runtime = engine_host.runtime(instance.deployment_id, operations_for(instance, alerts))
@@ -394,13 +481,16 @@ def decisions_so_far(instance_id: int) -> list[dict]:
 def steps_so_far(user: User, instance_id: int) -> list[dict]:
     """The case's steps for the case page (no field values: those stay in the auditor's history)."""
     get_instance(user, instance_id)
-    shown = {"instance_started", "task_completed", "decision_evaluated", "route_taken", "alert_raised",
-             "task_claimed", "task_assigned", "instance_ended"}
-    return [{"at": e.at, "type": e.type, "actor": e.actor, "bpmn_id": e.bpmn_id,
+    shown = {"instance_started", "task_completed", "decision_evaluated", "alert_raised",
+             "task_claimed", "task_assigned", "instance_ended"}  # gateways and flows stay in the auditor's history
+    events = [e for e in history.for_instance(instance_id) if e.type in shown]
+    names = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_(sorted({e.actor_id for e in events if e.actor_id})))).all())
+    return [{"at": e.at, "type": e.type, "actor": names.get(e.actor_id) or e.actor, "bpmn_id": e.bpmn_id,
              "title": (e.detail or {}).get("title") or (e.detail or {}).get("decision_id") or (e.detail or {}).get("gateway"),
              "rules": (e.detail or {}).get("matched_rules"), "outputs": (e.detail or {}).get("outputs"),
              "to": (e.detail or {}).get("to"), "role": (e.detail or {}).get("role"), "team": (e.detail or {}).get("team")}
-            for e in history.for_instance(instance_id) if e.type in shown]
+            for e in events]
 
 
 def task_message(task: TaskRecord) -> dict | None:
@@ -476,6 +566,7 @@ def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dic
                          "agency": t.agency, "due_at": t.due_at} for t in ready],
         "data": data,
         "agency_tasks": _agency_tasks(instance.id) if access.inside_firewall(user) else [],
+        "household": household.for_case(user, instance),  # the contact's other children (App. D 2.7)
     }
 
 

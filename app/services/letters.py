@@ -58,6 +58,24 @@ AGENCY_NAMES = {
     "police": "Northamptonshire Police", "health": "Health", "education": "Education",
     "early_help": "Early Help", "probation": "Probation", "housing": "Housing",
 }
+# An outcome already decided when the acknowledgement is written, in plain words ("decided that …").
+DECISIONS = {
+    "nfa": "no further action is needed from Children’s Social Care or the Early Help Service",
+    "early_help": "{team} will offer the family support",
+    "lead_professional": "the information goes to the lead professional already working with the family",
+    "previous_team": "the concerns go back to {team}",
+    "s17_assessment": "{team} will assess what help is needed (a child in need assessment)",
+    "s47_strategy": "a social worker needs to act quickly to keep the child safe",
+    "information_given": "information and advice about local services will be given, and the MASH will take no "
+                         "further action",
+    "information_request_answered": "your request for information can be answered",
+    "passed_to_allocated_worker": "the information goes to the social worker already working with the family",
+    "passed_to_domestic_abuse_screening": "the domestic abuse screening team will look at it",
+}
+TEAM_FALLBACK = {"early_help": "the Early Help Service", "s17_assessment": "a social work team",
+                 "previous_team": "the social work team that worked with the family recently"}
+# Outcomes the referrer is told about in an outcome letter of their own (a strategy discussion is phoned).
+OUTCOME_LETTER_ROUTES = frozenset({"nfa", "early_help", "lead_professional", "previous_team", "s17_assessment"})
 _ENV = ImmutableSandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False,
                                      trim_blocks=False, lstrip_blocks=True, keep_trailing_newline=False)
 
@@ -98,6 +116,30 @@ def _text(value: Any, limit: int = 200) -> str:
     return " ".join(str(value).split())[:limit] if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
 
 
+def _child(child: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """How a letter names the child. An unborn baby (an expected date of delivery and no date of
+    birth; officers record its first name as "Unborn") is "the baby due on 1 March 2027"."""
+    first, last = _text(child.get("first_name"), 100), _text(child.get("last_name"), 100)
+    born = _day(child.get("date_of_birth"))
+    due = "" if born else _day(child.get("expected_date_of_delivery"))
+    unborn = bool(due) or (not born and first.lower() == "unborn")
+    if unborn:
+        first = "" if first.lower() == "unborn" else first
+        name = f"the baby due on {due}" if due else "the unborn baby"
+    else:
+        name = " ".join(p for p in (first, last) if p) or "the child"
+    return {"first_name": first, "last_name": last, "name": name, "unborn": unborn, "due": due,
+            "date_of_birth": born, "address": _text(child.get("address"), 300) if KINDS[kind] == "family" else ""}
+
+
+def _decision(outcome: Any, team: str) -> str:
+    """An outcome already decided, in the words the acknowledgement uses ("" while undecided)."""
+    if not outcome:
+        return ""
+    words = DECISIONS.get(outcome, "the MASH has decided what needs to happen next")
+    return words.format(team=team or TEAM_FALLBACK.get(outcome, "the team that will help"))
+
+
 def letter_context(kind: str, case_data: Mapping[str, Any], *, reference: str,
                    sensitive: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The only values a letter template sees. Sensitive names are removed first, then fields are
@@ -107,20 +149,24 @@ def letter_context(kind: str, case_data: Mapping[str, Any], *, reference: str,
     referrer = data.get("referrer") if isinstance(data.get("referrer"), dict) else {}
     route = data.get("outcome") or data.get("route")
     team = data.get("receiving_team")
+    team_words = TEAMS.get(team) or (f"the {_text(team, 60).replace('_', ' ')} team" if team else "")
+    outcome = _text(data.get("outcome"), 60)
     return {
         "today": CLOCK.now().astimezone(LONDON).strftime("%-d %B %Y"),
         "reference": reference,
         "recipient": KINDS[kind],
         "organisation": {**ORGANISATION, "out_of_hours_phone": current_app.config["OUT_OF_HOURS_PHONE"]},
-        "child": {"first_name": _text(child.get("first_name"), 100), "last_name": _text(child.get("last_name"), 100),
-                  "date_of_birth": _day(child.get("date_of_birth") or child.get("expected_date_of_delivery")),
-                  "address": _text(child.get("address"), 300) if KINDS[kind] == "family" else ""},
+        "child": _child(child, kind),
         "referrer": {"name": _text(referrer.get("name"), 100), "role": _text(referrer.get("role"), 100),
                      "agency": AGENCY_NAMES.get(referrer.get("agency"), _text(referrer.get("agency"), 100).replace("_", " "))}
         if KINDS[kind] == "referrer" else {},
         "received_on": _day(data.get("received_at")),
         "route": _text(route, 60),
-        "team": TEAMS.get(team) or (f"the {_text(team, 60).replace('_', ' ')} team" if team else ""),
+        "team": team_words,
+        # the case's state when the letter is written: decided (an outcome is set) or not yet
+        "outcome": outcome,
+        "decision": _decision(outcome, team_words),
+        "outcome_letter_follows": outcome in OUTCOME_LETTER_ROUTES,
     }
 
 

@@ -5,7 +5,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from app.services import agency_answers
 from app.services.errors import Invalid
-from app.web import bp, security
+from app.web import bp, paging, security
 from app.web.form_parsing import parse_submission
 from app.web.schema_forms import build_fields, error_summary, unplaced_errors
 from app.web.timefmt import london
@@ -14,7 +14,13 @@ from app.web.timefmt import london
 @bp.get("/agency/answers")
 @security.login_required
 def agency_answers_list():
-    return render_template("agency/answers.html", rows=agency_answers.my_answers(g.current_user), london=london)
+    listing = agency_answers.my_answers(g.current_user, paging.page_asked())
+    g.cases_listed = {"instances": [row["task"].instance_id for row in listing.rows],  # one list_viewed event
+                      "page": {"page": listing.page, "pages": listing.pages, "total": listing.total}}
+    return render_template("agency/answers.html", rows=listing.rows, listing=listing, london=london,
+                           pagination=paging.pagination(listing.page, listing.pages,
+                                                        lambda n: url_for("web.agency_answers_list", page=n),
+                                                        "Answer pages"))
 
 
 @bp.get("/agency/answers/<string:task_id>")

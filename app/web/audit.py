@@ -12,13 +12,15 @@ from app.web.timefmt import london
 # Requests naming a case that are not a read of it (exports and break-glass record their own event).
 TASK_ARGS = ("task_id", "earlier_id")
 NOT_VIEWS = frozenset({"web.audit_export_csv", "web.audit_export_pdf", "web.break_glass", "web.audit_open",
-                       "audit_api.export"})
+                       "audit_api.export", "tasks.task_form"})  # a task's form holds no case data
 
 
 @bp.after_app_request
 def _record_case_views(response):
     """Every page or API read that shows a case appends `viewed` to that case's history: pages and
-    API reads keyed by `instance_id` or `task_id`, and the API task list (by the cases it returned).
+    API reads keyed by `instance_id` or `task_id`, and the API task list of one case. A list of many
+    cases (the inbox, the API task list) records ONE `list_viewed` event naming the cases it showed,
+    on no case's chain, so a list never waits for (or holds up) work on those cases.
     Refused reads (403/404) are recorded as `access_denied` by the services that refuse them."""
     endpoint = request.endpoint or ""
     if not endpoint or endpoint in NOT_VIEWS or endpoint == "static":
@@ -38,8 +40,15 @@ def _record_case_views(response):
         ids = [args["instance_id"]]
     elif task_id:  # an earlier answer shown beside a task may belong to another case of the child
         ids = [audit.instance_of_task(args[name]) for name in TASK_ARGS if args.get(name)]
-    elif api and endpoint == "tasks.list_tasks":
-        ids = [task.get("instance_id") for task in response.get_json() or []]
+    elif "cases_listed" in g:  # set by the list views: {"instances": [...], "page": {...}}
+        listed = g.cases_listed
+        if endpoint == "tasks.list_tasks" and request.args.get("instance_id"):
+            ids = listed["instances"]  # one case's tasks: a read of that case
+        else:
+            if user is not None:
+                audit.record_list_view(user, listed["instances"], endpoint, via="api" if api else "web",
+                                       page=listed["page"])
+            return response
     else:
         return response
     if user is not None:
@@ -49,15 +58,7 @@ def _record_case_views(response):
 
 # ---- find a case ---------------------------------------------------------------------------------
 
-@bp.get("/audit")
-@security.login_required
-def audit_home():
-    user = g.current_user
-    if not break_glass.may_break_glass(user) and not audit.may_read_timeline(user):
-        raise NotFound("No such page")
-    waiting = (len(break_glass.review_list(user)["waiting"]) if user.roles & break_glass.REVIEWER_ROLES else None)
-    return render_template("audit/find.html", may_timeline=audit.may_read_timeline(user), waiting=waiting,
-                           error=request.args.get("error"))
+# The Find a case page itself (GET /audit, endpoint web.audit_home) is in app/web/find_case.py.
 
 
 @bp.get("/audit/open")
@@ -146,8 +147,7 @@ def break_glass_review(event_id: int):
 def audit_timeline(instance_id: int):
     view = audit.timeline(g.current_user, instance_id)
     hide_views = request.args.get("views") == "hide"
-    entries = [e for e in view["entries"] if not (hide_views and e.type in ("viewed", "instance_viewed",
-                                                                           "history_viewed"))]
+    entries = [e for e in view["entries"] if not (hide_views and e.type in audit.VIEW_TYPES)]
     return render_template("audit/timeline.html", view=view, entries=entries, hide_views=hide_views,
                            instance_id=instance_id, london=london)
 

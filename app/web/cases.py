@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.services import audit, cases, disputes, handover
+from app.services import audit, case_file, cases, disputes, handover, handover_display, labels, roles
 from app.services.errors import Invalid
 from app.web import bp, security
 from app.web.timefmt import due_phrase, london
@@ -12,11 +12,16 @@ from app.web.timefmt import due_phrase, london
 def _render(instance_id: int, dispute_errors: dict | None = None, dispute_values: dict | None = None, status=200):
     view = cases.view_instance(g.current_user, instance_id)
     steps = cases.steps_so_far(g.current_user, instance_id)
+    file = case_file.for_case(g.current_user, instance_id, view["data"])
+    words = labels.latest()
     return render_template("cases/case.html", case=view, steps=steps, due_phrase=due_phrase, london=london,
+                           file=file,
                            disputes=disputes.for_case(instance_id),
                            may_raise=bool(g.current_user.roles & disputes.RAISING_ROLES),
-                           may_read_timeline=audit.may_read_timeline(g.current_user),
-                           dispute_errors=dispute_errors or {}, dispute_values=dispute_values or {}), status
+                           may_read_timeline=audit.may_read_timeline(g.current_user, instance_id),
+                           dispute_errors=dispute_errors or {}, dispute_values=dispute_values or {},
+                           dispute_sides=[("team:" + t, words.value("team", t)) for t in roles.TEAMS]
+                           + [("agency:" + a, words.value("agency", a)) for a in roles.AGENCIES]), status
 
 
 @bp.get("/cases/<int:instance_id>")
@@ -28,9 +33,13 @@ def case(instance_id: int):
 @bp.post("/cases/<int:instance_id>/disputes")
 @security.login_required
 def raise_dispute(instance_id: int):
-    values = {"disputed_decision": request.form.get("disputed_decision", ""), "position": request.form.get("position", "")}
+    values = {"disputed_decision": request.form.get("disputed_decision", ""), "position": request.form.get("position", ""),
+              "with_whom": request.form.get("with_whom", "")}
+    kind, _, name = values["with_whom"].partition(":")  # the team or agency the dispute is with (level 1, spec §11.13)
     try:
-        dispute = disputes.raise_dispute(g.current_user, instance_id, values["disputed_decision"], values["position"])
+        dispute = disputes.raise_dispute(g.current_user, instance_id, values["disputed_decision"], values["position"],
+                                         named_team=name if kind == "team" else None,
+                                         named_agency=name if kind == "agency" else None)
     except Invalid as err:
         return _render(instance_id, {k: v[0] for k, v in err.errors.items()}, values, status=422)
     flash(f"Dispute {dispute.id} raised: the case carries on while it is resolved")
@@ -46,4 +55,9 @@ def dispute_review():
 @bp.get("/cases/<int:instance_id>/handover")
 @security.login_required
 def handover_package(instance_id: int):
-    return render_template("cases/handover.html", handover=handover.package(g.current_user, instance_id), london=london)
+    package = handover.package(g.current_user, instance_id)
+    back = (url_for("web.case", instance_id=instance_id) if handover_display.may_open_case(g.current_user, instance_id)
+            else url_for("web.inbox"))
+    return render_template("cases/handover.html", handover=package, rows=handover_display.rows(package),
+                           holders=[handover_display.holder_text(h) for h in package["sensitive_information_held"]],
+                           back_url=back)

@@ -1,10 +1,15 @@
-"""The inbox: my tasks, unclaimed tasks, all tasks for my roles; claim, release, assign."""
+"""The inbox: my tasks, unclaimed tasks, all tasks for my roles; search, claim, release, assign.
+
+The search box (the child's name or the case's reference) is a GET field so paging keeps it; what was
+typed is never recorded: the page's `list_viewed` event names only the cases shown (web/audit.py), and
+the production access log leaves query strings out."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from app.services import worklist
-from app.web import bp, security
+from app.services.channels import CHANNELS
+from app.web import bp, paging, security
 from app.web.timefmt import due_phrase, london
 
 RAGS = ("RED", "AMBER", "GREEN", "NONE")
@@ -19,13 +24,25 @@ def inbox():
         rag=request.args.get("rag") if request.args.get("rag") in RAGS else None,
         channel=request.args.get("channel") or None,
         task_type=request.args.get("task") or None,
+        page=paging.page_asked(),
+        search=(request.args.get("q") or "").strip()[:worklist.SEARCH_LIMIT],
     )
-    rows = worklist.rows(g.current_user, query)
-    everything = worklist.rows(g.current_user, worklist.InboxQuery())
-    return render_template("inbox/inbox.html", rows=rows, query=query, due_phrase=due_phrase, london=london,
-                           channels=sorted({r.channel for r in everything if r.channel}),
-                           task_types=sorted({(r.task.bpmn_id, r.task.title) for r in everything}),
+    listing = worklist.rows(g.current_user, query)
+    g.cases_listed = {"instances": [r.instance.id for r in listing.rows],  # one list_viewed event (web/audit.py)
+                      "page": {"page": listing.page, "pages": listing.pages, "total": listing.total}}
+    return render_template("inbox/inbox.html", rows=listing.rows, listing=listing, query=query,
+                           pagination=paging.pagination(listing.page, listing.pages, lambda n: _page_url(query, n),
+                                                        "Inbox pages"),
+                           due_phrase=due_phrase, london=london, channels=sorted(CHANNELS),
+                           task_types=listing.task_types,
                            may_assign=bool(g.current_user.roles & worklist.ASSIGNING_ROLES))
+
+
+def _page_url(query: worklist.InboxQuery, page: int) -> str:
+    """This inbox (same view, filters and sort) at another page."""
+    args = {"view": query.view, "sort": query.sort, "rag": query.rag, "channel": query.channel,
+            "task": query.task_type, "q": query.search, "page": page}
+    return url_for("web.inbox", **{k: v for k, v in args.items() if v})
 
 
 @bp.post("/tasks/<string:task_id>/claim")

@@ -46,7 +46,7 @@ class Flow:
         self.instance_id = response.json["instance_id"]
 
     def ready(self, username: str) -> list[dict]:
-        response = self.api.get(username, f"/api/v1/tasks?instance_id={self.instance_id}")
+        response = self.api.get(username, f"/api/v1/tasks?instance_id={self.instance_id}&include=form")
         assert response.status_code == 200, response.json
         return response.json
 

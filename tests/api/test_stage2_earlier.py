@@ -56,7 +56,7 @@ def test_second_stage2_shows_the_earlier_one_and_the_agency_its_own_answer(app, 
 
     dm = Browser(app, "dm")
     request_page = soup(dm.get(f"/tasks/{second.task('dm', 'stage2_request')['id']}")).get_text(" ", strip=True)
-    assert "Earlier information sharing (Stage 2):" in request_page and "(health, police answered)" in request_page
+    assert "Earlier information sharing (Stage 2)" in request_page and "(Health, Police answered)" in request_page
     _request(second, ["police", "health"])
 
     police = Browser(app)

@@ -208,8 +208,7 @@ class Site:
 
 @pytest.fixture()
 def site(ctx, live_server, chromium):
-    from app.web import referral
-    referral._hits.clear()  # the per-address rate limit is per process: every test starts with a clean slate
+    # the per-address referral limit lives in the database (throttle_hits), emptied by ctx for every test
     make_people()
     release_database()
     s = Site(live_server, chromium, ctx)

@@ -53,9 +53,21 @@ def _download(site, page, link_name: str, within=None):
 
 
 def _find_case(site, page, instance_id: int, button: str):
+    """Find a case by its number, then open it ("Open the case": the case, or break-glass first) or
+    read its history ("Read its history")."""
     site.follow(page, "Find a case", within=page.locator(".govuk-service-navigation"))
-    page.get_by_label("Case number", exact=True).fill(str(instance_id))
-    return site.submit(page, button, status=200)
+    page.get_by_label("Reference or case number", exact=True).fill(str(instance_id))
+    site.submit(page, "Search", status=200)
+    results = page.locator("table#results")
+    if button == "Read its history":
+        return site.follow(page, f"History of case {instance_id}", within=results)
+    reason = f"Give a reason to open case {instance_id}"
+    if results.get_by_role("link", name=reason, exact=True).count():
+        return site.follow(page, reason, within=results)
+    release_database()
+    with page.expect_navigation():
+        results.locator(f'a[href="/cases/{instance_id}"]').click()
+    return site.check(page, "case opened from Find a case")
 
 
 def test_the_auditor_reads_and_exports_a_case_history_and_a_manager_reads_oversight(site, client):
@@ -199,7 +211,9 @@ def test_break_glass_and_its_review_a_letter_task_and_the_model_pages(site, clie
     letter = _download(site, bs, "Download the letter (PDF)")
     assert letter.status == 200 and letter.headers["content-type"] == "application/pdf", letter.headers
     assert letter.body().startswith(b"%PDF")
-    bs.get_by_label("Acknowledged at", exact=True).fill("2026-11-24 10:30")
+    when = bs.get_by_role("group", name="Acknowledged at")  # a GOV.UK date input and a time box
+    for part, value in (("Day", "24"), ("Month", "11"), ("Year", "2026"), ("Time", "10:30")):
+        when.get_by_label(part, exact=True).fill(value)
     choose(bs, "Method", "Email")
     site.submit(bs, "Save and continue", status=200)
     assert re.search(rf"/cases/{case_id}$", bs.url), bs.url

@@ -108,11 +108,13 @@ def test_partner_sees_no_stage1_tasks(client, ctx):
 
 def test_online_referral_creates_a_contact_and_shows_only_a_reference(ctx):
     browser = Browser(ctx)
-    response = browser.post("/refer", {
-        "referrer_name": "A Neighbour", "referrer_phone": "07700 900000", "child_last_name": "Doe",
-        "child_first_name": "Jamie", "child_date_of_birth-day": "1", "child_date_of_birth-month": "4",
-        "child_date_of_birth-year": "2016", "concerns": "Shouting every night",
-        "consent": "not_sought"})
+    answers = {"anonymous": "no", "referrer_name": "A Neighbour", "referrer_phone": "07700 900000",
+               "child-0-last_name": "Doe", "child-0-first_name": "Jamie", "child-0-born": "yes",
+               "child-0-date_of_birth-day": "1", "child-0-date_of_birth-month": "4",
+               "child-0-date_of_birth-year": "2016", "concerns": "Shouting every night", "consent": "not_sought"}
+    check = browser.post("/refer", {**answers, "action": "continue"})
+    assert check.status_code == 200 and "Check your answers" in soup(check).find("h1").get_text()
+    response = browser.post("/refer", {**answers, "action": "send"})
     assert response.status_code == 200
     text = soup(response).get_text(" ", strip=True)
     assert "MASH-" in text and "Jamie" not in text
@@ -123,11 +125,11 @@ def test_online_referral_creates_a_contact_and_shows_only_a_reference(ctx):
 
 
 def test_online_referral_validates_per_field(ctx):
-    response = Browser(ctx).post("/refer", {"child_date_of_birth-day": "31", "child_date_of_birth-month": "2",
-                                            "child_date_of_birth-year": "2016"})
+    response = Browser(ctx).post("/refer", {"child-0-born": "yes", "child-0-date_of_birth-day": "31",
+                                            "child-0-date_of_birth-month": "2", "child-0-date_of_birth-year": "2016"})
     page = soup(response)
     assert response.status_code == 422
-    assert page.select_one("#child_date_of_birth-day") is not None
+    assert page.select_one("#child-0-date_of_birth-day") is not None
     assert "real date" in page.get_text()
     assert "999" in page.get_text()
 

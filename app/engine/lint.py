@@ -179,9 +179,9 @@ def _lint_container(container: etree._Element, report: _Report) -> None:
 
 
 FAKE_JOIN_EXPLAINED = (
-    "several flows come in without a joining gateway at {count} element{s}: {where}. Each flow that arrives "
-    "runs the element once more (an exclusive merge). That is right where only one of the flows can arrive "
-    "in a case, as in these diagrams; where two could arrive together, join them with a parallel gateway first")
+    "{count} element{s} have several flows coming in without a joining gateway ({where}). Each flow that arrives "
+    "runs the element once more (an exclusive merge): right where only one of them can arrive in a case, as in "
+    "these diagrams. Where two could arrive together, join them with a parallel gateway first")
 
 
 def explain_fake_joins(found: list[Problem]) -> list[Problem]:

@@ -75,6 +75,10 @@ def _render(draft, files, path: str, content: str, *, errors: list[str] | None =
             status: int = 200, lock_version: int | None = None):
     kind = _kind(path)
     preview = _preview_parts(files, path, content) if kind == "json" else None
+    # A decision table's examples (dmn/<id>.tests.json) are edited beside it, as a table.
+    examples_path = path.removesuffix(".dmn") + ".tests.json" if kind == "dmn" else None
+    examples = files[examples_path].decode("utf-8", errors="replace") if examples_path in files else ""
+    table_path = path.removesuffix(".tests.json") + ".dmn" if path.endswith(".tests.json") else None
     return render_template(
         "modeller/editor.html", draft=draft, path=path, kind=kind, content=content,
         lock_version=draft.lock_version if lock_version is None else lock_version, errors=errors or [], conflict=conflict,
@@ -84,7 +88,11 @@ def _render(draft, files, path: str, content: str, *, errors: list[str] | None =
         preview_url=url_for("web.preview_draft_form", draft_id=draft.id, path=path),
         roles=ROLES, decisions=_decision_ids(files), schema_forms=_form_names(files, ".schema.json"),
         ui_forms=_form_names(files, ".uischema.json"), preview=preview,
-        editable=draft.status == "editing",
+        editable=draft.status == "editing", examples_path=examples_path, examples=examples,
+        examples_save_url=url_for("web.save_draft_file", draft_id=draft.id, path=examples_path) if examples_path else None,
+        decision_id=path.rsplit("/", 1)[-1].removesuffix(".dmn") if kind == "dmn" else None,
+        table_url=url_for("web.edit_draft_file", draft_id=draft.id, path=table_path)
+        if table_path and table_path in files else None,
     ), status
 
 

@@ -6,8 +6,9 @@
 import { Modeler, BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "../vendor/bpmn-io/bpmn-modeler.js";
 import spiffworkflow from "./spiffworkflow-moddle.js";
 import { readableZoom } from "./zoom.js";
+import { durationWidget } from "./durations.js";
 import {
-  editorRoot, fetchProblems, guardUnsaved, renderProblems, reportSave, saveContent, setStatus, showErrors,
+  editorRoot, guardUnsaved, refreshProblemList, renderProblems, reportSave, saveContent, setStatus, showErrors,
 } from "./editor-common.js";
 
 const root = editorRoot();
@@ -104,7 +105,87 @@ const fields = {
   dueAt: document.getElementById("element-due-at"),
   instructions: document.getElementById("element-instructions"),
   decision: document.getElementById("element-called-decision"),
+  timer: document.getElementById("element-timer"),
 };
+
+// --- durations: a due time or a timer that is a plain duration, as a number and a unit ----------
+
+// `add_working(received_at, "P1D")` -> {fn: "working", start: "received_at", iso: "P1D", quote: '"'};
+// `PT4H` / "PT4H" -> {fn: null, iso: "PT4H", quote}; anything else -> null (edited as an expression).
+const AFTER = /^\s*add_(working|elapsed)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(["'])(P[0-9DTHMW]+)\3\s*\)\s*$/;
+const PLAIN = /^\s*(["']?)(P[0-9DTHMW]+)\1\s*$/;
+
+function parseDurationExpression(text) {
+  let match = AFTER.exec(text || "");
+  if (match) return { fn: match[1], start: match[2], iso: match[4], quote: match[3] };
+  match = PLAIN.exec(text || "");
+  if (match) return { fn: null, start: null, iso: match[2], quote: match[1] };
+  return null;
+}
+
+function durationExpression(parsed, iso, calendar) {
+  if (parsed.fn) return `add_${calendar === "working" ? "working" : "elapsed"}(${parsed.start}, ${parsed.quote}${iso}${parsed.quote})`;
+  return `${parsed.quote}${iso}${parsed.quote}`;
+}
+
+// Show (or hide) the number-and-unit helper under an expression field.
+function showDuration(fieldset, label, text, apply) {
+  const parsed = parseDurationExpression(text);
+  const slot = fieldset.querySelector(".app-duration-slot");
+  if (!parsed || !/^P(\d+D|T\d+H|T\d+M|\d+W)$/.test(parsed.iso)) {
+    fieldset.dataset.plain = "false";
+    return false;
+  }
+  fieldset.dataset.plain = "true";
+  const mode = parsed.fn ? "calendar" : "plain";
+  const calendar = parsed.fn ? parsed.fn : undefined;
+  fieldset.current = parsed;
+  if (slot.dataset.mode === mode && slot.dataset.label === label && slot.firstChild) {
+    slot.firstChild.setValue(parsed.iso, calendar);
+  } else {
+    slot.dataset.mode = mode;
+    slot.dataset.label = label;
+    slot.replaceChildren(durationWidget(label, {
+      iso: parsed.iso, calendar, allowNone: false,
+      onChange: ({ iso, calendar: newCalendar }) => {
+        if (!selected || !iso) return;
+        apply(selected, durationExpression(fieldset.current, iso, newCalendar));
+      },
+    }));
+  }
+  const start = fieldset.querySelector(".app-duration-start");
+  if (start) start.textContent = parsed.start || "";
+  const after = fieldset.querySelector(".app-duration-after") || (start && start.parentElement);
+  if (after) after.hidden = !parsed.start;
+  return true;
+}
+
+function timerOf(bo) {
+  return (bo.eventDefinitions || []).find((d) => d.$type === "bpmn:TimerEventDefinition") || null;
+}
+
+function timerExpression(bo) {
+  const timer = timerOf(bo);
+  if (!timer) return { kind: null, expr: null };
+  for (const kind of ["timeDuration", "timeDate", "timeCycle"]) {
+    if (timer[kind]) return { kind, expr: timer[kind] };
+  }
+  return { kind: null, expr: null };
+}
+
+function setTimer(element, value) {
+  const bo = element.businessObject;
+  const timer = timerOf(bo);
+  if (!timer) return;
+  const { kind, expr } = timerExpression(bo);
+  if (expr) {
+    modeling.updateModdleProperties(element, expr, { body: value });
+    return;
+  }
+  const created = moddle.create("bpmn:FormalExpression", { body: value });
+  const newKind = PLAIN.test(value) ? "timeDuration" : "timeDate";
+  modeling.updateModdleProperties(element, timer, { [kind || newKind]: created });
+}
 
 function ensureOption(select, value, note = "not in this draft") {
   if (value && ![...select.options].some((o) => o.value === value)) {
@@ -122,6 +203,7 @@ function kindOf(element) {
   if (type === "bpmn:Lane") return "lane";
   if (type === "bpmn:UserTask") return "userTask";
   if (type === "bpmn:BusinessRuleTask") return "businessRuleTask";
+  if (timerOf(element.businessObject)) return "timer";
   return "other";
 }
 
@@ -148,9 +230,19 @@ function showForm(element) {
     ensureOption(fields.schema, getProperty(bo, "formJsonSchemaFilename"));
     ensureOption(fields.uiSchema, getProperty(bo, "formUiSchemaFilename"));
     fields.dueAt.value = getProperty(bo, "dueAt");
+    const dueBox = document.getElementById("element-due-at-duration");
+    dueBox.hidden = !showDuration(dueBox, "Due", fields.dueAt.value, (el, value) => setProperty(el, "dueAt", value));
     fields.instructions.value = getBody(bo, "spiffworkflow:InstructionsForEndUser");
   }
   if (kind === "businessRuleTask") ensureOption(fields.decision, getBody(bo, "spiffworkflow:CalledDecisionId"));
+  if (kind === "timer") {
+    const { kind: timerKind, expr } = timerExpression(bo);
+    document.getElementById("element-timer-kind").textContent = { timeDuration: "how long it waits",
+      timeDate: "when it fires", timeCycle: "how often it fires" }[timerKind] || "when it fires";
+    fields.timer.value = expr ? expr.body || "" : "";
+    const timerBox = document.getElementById("element-timer-duration");
+    timerBox.hidden = !showDuration(timerBox, "Fires", fields.timer.value, (el, value) => setTimer(el, value));
+  }
 }
 
 function bind(input, apply) {
@@ -174,6 +266,7 @@ bind(fields.uiSchema, (el, value) => setProperty(el, "formUiSchemaFilename", val
 bind(fields.dueAt, (el, value) => setProperty(el, "dueAt", value));
 bind(fields.instructions, (el, value) => setBody(el, "spiffworkflow:InstructionsForEndUser", value));
 bind(fields.decision, (el, value) => setBody(el, "spiffworkflow:CalledDecisionId", value));
+bind(fields.timer, (el, value) => setTimer(el, value));
 form.addEventListener("submit", (event) => event.preventDefault());
 
 modeler.on("selection.changed", ({ newSelection }) => showForm(newSelection.length === 1 ? newSelection[0] : null));
@@ -255,8 +348,7 @@ function markProblems(problems) {
 }
 
 async function refreshProblems() {
-  const problems = await fetchProblems();
-  markProblems(renderProblems(problems, { path, select: selectElement }) || []);
+  await refreshProblemList((problems) => markProblems(renderProblems(problems, { path, select: selectElement }) || []));
 }
 
 // --- load and save ---------------------------------------------------------------------------

@@ -49,8 +49,9 @@ export function offerDownload(text, filename) {
   link.hidden = false;
 }
 
-// POST the file; resolves to {ok, status, body}. The expected version moves on after each save.
-export async function saveContent(content) {
+// POST the file (to `url`, by default this page's file); resolves to {ok, status, body}. The
+// expected version moves on after each save.
+export async function saveContent(content, url = editorRoot().dataset.saveUrl) {
   const root = editorRoot();
   const form = new FormData();
   form.set("csrf_token", root.dataset.csrf);
@@ -58,7 +59,7 @@ export async function saveContent(content) {
   form.set("content", content);
   let response;
   try {
-    response = await fetch(root.dataset.saveUrl, {
+    response = await fetch(url, {
       method: "POST", body: form, headers: { Accept: "application/json" }, credentials: "same-origin",
     });
   } catch (err) {
@@ -101,19 +102,35 @@ export function reportSave(result, { content, filename }) {
   return false;
 }
 
-// The draft's validation problems (problems.json). Resolves to a list of
-// {file, element_id, element_name, line, message}; [] when the list cannot be fetched.
+// The draft's validation problems (problems.json), checked afresh (never from the HTTP cache).
+// Resolves to a list of {file, element_id, element_name, line, message, severity}, or null when the
+// list cannot be fetched or describes an older version of the draft than this page saved (the
+// panel then keeps what it shows rather than an old answer).
 export async function fetchProblems() {
-  const url = editorRoot().dataset.problemsUrl;
+  const root = editorRoot();
+  const url = root.dataset.problemsUrl;
   if (!url) return [];
   try {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!response.ok) return [];
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return null;
     const body = await response.json();
+    if (!Array.isArray(body) && body.lock_version !== undefined
+        && Number(body.lock_version) < Number(root.dataset.lockVersion)) return null;
     return Array.isArray(body) ? body : (body.problems || []);
   } catch (err) {
-    return [];
+    return null;
   }
+}
+
+// Fetch and draw the problems after every save: only the answer to the latest request is drawn,
+// so a slow check of an older version never replaces a newer one. `draw(problems)` is called with
+// the list; returns what it returned.
+let problemRequests = 0;
+export async function refreshProblemList(draw) {
+  const asked = ++problemRequests;
+  const problems = await fetchProblems();
+  if (problems === null || asked !== problemRequests) return undefined;
+  return draw(problems);
 }
 
 // Draw this file's problems, each a button that calls select(elementId) when it names an element;

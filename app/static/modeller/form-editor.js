@@ -2,7 +2,7 @@
 // the task pages' own macros (POST to the preview endpoint; nothing is saved), and saves with the
 // draft's lock_version. Without JavaScript the same form posts and the server does all of it.
 import {
-  editorRoot, clearErrors, fetchProblems, guardUnsaved, renderProblems, reportSave, saveContent, setStatus, showErrors,
+  editorRoot, clearErrors, guardUnsaved, refreshProblemList, renderProblems, reportSave, saveContent, setStatus, showErrors,
 } from "./editor-common.js";
 
 const root = editorRoot();
@@ -42,6 +42,7 @@ function showFieldError(text) {
 }
 
 async function refreshPreview() {
+  if (!preview) return; // a table's examples have no form preview
   const mine = ++sequence;
   const body = new FormData();
   body.set("csrf_token", root.dataset.csrf);
@@ -83,10 +84,10 @@ form.addEventListener("submit", async (event) => {
   const result = await saveContent(content);
   if (reportSave(result, { content, filename: path.split("/").pop() })) {
     saved = content;
-    renderProblems(await fetchProblems(), { path });
+    refreshProblemList((problems) => renderProblems(problems, { path }));
   }
 });
 
 guardUnsaved(() => textarea.value !== saved);
 root.dataset.ready = "true";
-fetchProblems().then((problems) => renderProblems(problems, { path }));
+refreshProblemList((problems) => renderProblems(problems, { path }));

@@ -101,6 +101,11 @@ class Bundle:
             queue.extend(task_spec.outputs)
         return roles
 
+    def has_task_property(self, name: str) -> bool:
+        """Whether any task of any deployed process declares the spiffworkflow property `name`."""
+        return any(name in ((getattr(t, "extensions", None) or {}).get("properties") or {})
+                   for spec in self._all_specs() for t in spec.task_specs.values())
+
     def _all_specs(self) -> list:
         specs = list(self.process_specs.values()) + [s for subs in self.subprocess_specs.values() for s in subs.values()]
         return [s for s in specs if s is not None]

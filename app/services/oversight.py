@@ -10,8 +10,10 @@ Names the figures read (spec §10 data dictionary and the front-door model):
 - the outcome is recorded when the case reaches the `handover_gw` gateway (right after the outcome is
   set and written to the case index) or, for pass-ons, the `letters_gw` gateway that every outcome
   passes before letters (their `route_taken` history events);
-- the decision about the type of response is made at `signed_off_at` (the agreeing sign-off, which
-  for a Stage 2 route is the decision to share information) or, without a sign-off, with the outcome;
+- the decision about the type of response is made at the Stage 1 sign-off: `signed_off_at` (the agreeing
+  sign-off, which for a Stage 2 route is the decision to share information; once the Stage 2 review agrees
+  the outcome, `signed_off_at` is that review and the Stage 1 time is `stage1_signed_off_at`) or, without a
+  sign-off, with the outcome;
 - `outcome`, `rag` (the RAG in force) and `outcome_due_at` on the instance; `is_referral`;
 - partner answers are tasks with an `agency`; a manager's agreement to keep a contact open is the
   `agree_contact_stays_open` form's `stay_open_agreed`;
@@ -82,10 +84,16 @@ def last_calendar_month(today: date | None = None) -> Period:
     return Period(end.replace(day=1), end)
 
 
+def month_to_date(today: date | None = None) -> Period:
+    """The current calendar month up to and including today (London): what the dashboard opens on."""
+    today = today or CLOCK.now().astimezone(LONDON).date()
+    return Period(today.replace(day=1), today)
+
+
 def parse_period(values: dict[str, str]) -> Period:
-    """From GOV.UK date inputs `from-day`, `from-month`, `from-year`, `to-…`; empty means last month."""
+    """From GOV.UK date inputs `from-day`, `from-month`, `from-year`, `to-…`; empty means this month to date."""
     if not any((values.get(f"{p}-{part}") or "").strip() for p in ("from", "to") for part in ("day", "month", "year")):
-        return last_calendar_month()
+        return month_to_date()
     errors: dict[str, list[str]] = {}
     days: dict[str, date] = {}
     for prefix, label in (("from", "start"), ("to", "end")):
@@ -196,7 +204,10 @@ def _cases(period: Period) -> list[_Case]:
     result = []
     for instance, contact in rows:
         outcome_at = (reached.get(instance.id) or instance.ended_at) if instance.outcome else None
-        decided_at = _instant((instance.case_data or {}).get("signed_off_at")) or outcome_at
+        data = instance.case_data or {}
+        # after Stage 2 `signed_off_at` is the review that agreed the outcome; the decision about the type of
+        # response (to share information) was the Stage 1 sign-off, kept as `stage1_signed_off_at`
+        decided_at = _instant(data.get("stage1_signed_off_at") or data.get("signed_off_at")) or outcome_at
         result.append(_Case(instance, contact, decided_at, outcome_at))
     return result
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
-from app.services import access, audit_sampling, cases, engine_host, history, letters, partner_history, worklist
+from app.services import (access, audit_sampling, case_file, cases, engine_host, history, letters, partner_history,
+                          worklist)
 from app.services.errors import Forbidden, NotFound
 from app.services.transaction import unit_of_work
 
@@ -28,6 +29,7 @@ class TaskPage:
     letter: dict | None = None  # task property `letter`: the letter this task sends (app/services/letters.py)
     related_case: dict | None = None  # task property `relatedCase`: the case this task is about
     earlier_answers: list[dict] = field(default_factory=list)
+    file: case_file.CaseFile | None = None  # the case file beside the form: what the decision rests on
 
 
 def load(user: User, task_id: str) -> TaskPage:
@@ -45,8 +47,9 @@ def load(user: User, task_id: str) -> TaskPage:
     form = cases.task_form(task)
     may_assign = bool(user.roles & worklist.ASSIGNING_ROLES) and access.may_work_as_manager(user, task)
     claimer = db.session.get(User, task.claimed_by) if task.claimed_by else None
+    case = cases.view_instance(user, instance.id)
     return TaskPage(
-        task=task, case=cases.view_instance(user, instance.id), schema=form["schema"], ui_schema=form["ui_schema"],
+        task=task, case=case, schema=form["schema"], ui_schema=form["ui_schema"],
         instructions=extensions.get("instructionsForEndUser"),
         has_preview=bool((extensions.get("properties") or {}).get("previewDecision")),
         decisions=cases.decisions_so_far(instance.id),
@@ -56,6 +59,7 @@ def load(user: User, task_id: str) -> TaskPage:
         documentation=None if task.form else bundle.task_documentation(task.bpmn_id),
         letter=letters.for_task(user, task), related_case=audit_sampling.related_case(user, task),
         earlier_answers=partner_history.earlier_answers(user, task),
+        file=case_file.build(user, instance, case["data"]),
     )
 
 

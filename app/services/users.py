@@ -8,6 +8,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from app.engine.clock import CLOCK
 from app.extensions import db
@@ -89,7 +90,12 @@ def issue_token(user: User, lifetime_minutes: int) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str) -> User:
-    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).scalar_one_or_none()
+    # one statement: the token, its user and the user's roles (outer join: a user may hold none)
+    row = db.session.execute(
+        select(ApiToken).join(ApiToken.user).outerjoin(User.role_rows)
+        .options(contains_eager(ApiToken.user).contains_eager(User.role_rows))
+        .where(ApiToken.token_hash == _token_hash(token))
+    ).unique().scalar_one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= CLOCK.now() or not row.user.active:
         raise Unauthorised("Sign in again: the token is missing, expired or revoked")
     return row.user
@@ -101,3 +107,24 @@ def revoke_token(token: str) -> None:
         if row is not None and row.revoked_at is None:
             row.revoked_at = CLOCK.now()
             history.record("logout", actor=row.user, detail={"method": "api_token"})
+
+
+DISPLAY_NAME_MAX = 100
+
+
+def set_display_name(user: User, display_name: str) -> User:
+    """The name a person chooses to be shown by (header, tasks, case files): what colleagues read.
+    The history records that it changed, not the name."""
+    name = " ".join((display_name or "").split())
+    if not name:
+        raise Invalid({"display_name": ["Enter your name"]})
+    if len(name) > DISPLAY_NAME_MAX:
+        raise Invalid({"display_name": [f"Your name must be {DISPLAY_NAME_MAX} characters or fewer"]})
+    if any(not ch.isprintable() for ch in name):
+        raise Invalid({"display_name": ["Your name must only include letters, spaces and punctuation"]})
+    if name == user.display_name:
+        return user
+    with unit_of_work():
+        user.display_name = name
+        history.record("display_name_changed", actor=user, detail={"user_id": user.id})
+    return user

@@ -12,9 +12,11 @@ bp = Blueprint("web", __name__)
 
 def register(app: Flask) -> None:
     from app.web import admin, agency, auth, cases, inbox, letters, oversight, referral, tasks  # noqa: F401  (routes attach to bp)
+    from app.web import account, filters  # noqa: F401  (your name; plain-words Jinja filters)
     from app.web import case_diagram, modeller_editor  # noqa: F401  (model editors, case diagram)
     from app.web import modeller  # noqa: F401  (models, drafts, review, what-if, migration, start a process)
     from app.web import audit  # case history, break-glass, the view-recording hook (routes attach to bp)
+    from app.web import find_case, record_contact  # Find a case; Record a contact (issue 14)
 
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(app.root_path) + "/templates"),
@@ -43,4 +45,5 @@ def register(app: Flask) -> None:
                 "may_review_disputes": bool(user and user.roles & disputes.REVIEW_ROLES),
                 "may_manage_calendar": bool(user and user.roles & {"admin", "service_manager"}),
                 "may_find_cases": audit.may_find_cases(user),
+                "may_record_contact": record_contact.may_record(user),
                 "may_see_oversight": bool(user and user.roles & oversight.OVERSIGHT_ROLES)}

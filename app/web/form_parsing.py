@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from app.web.schema_forms import ACTION_FIELD, DATE_PARTS, LONDON, choice_options, kind_of
+from app.web.schema_forms import ACTION_FIELD, DATE_PARTS, LONDON, TIME_PART, choice_options, kind_of
 
 _ACTION = re.compile(r"^(add|remove):([\w.]+?)(?::(\d+))?$")
 ITEM_MARKER = "_item"  # hidden input "<array>.<i>._item": an item whose answers are all blank still exists
@@ -41,18 +41,56 @@ def _instant(text: str) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=LONDON)).isoformat()
 
 
-def _date(form, name: str) -> str | None:
-    """A date from the GOV.UK day/month/year inputs (or one ISO or dd/mm/yyyy text input)."""
+_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+
+
+def _day_of(day: str, month: str, year: str) -> tuple[date | None, str | None]:
+    """A day from the three boxes, or the GOV.UK message for what is wrong with them."""
+    missing = [name for name, value in zip(DATE_PARTS, (day, month, year)) if not value]
+    if missing:
+        return None, f"The date must include a {' and '.join(missing)}"
+    if not (day.isdigit() and month.isdigit() and year.isdigit()):
+        return None, "Enter a real date"
+    if len(year) != 4:
+        return None, "The year must include 4 numbers"
+    try:
+        return date(int(year), int(month), int(day)), None
+    except ValueError:
+        return None, "Enter a real date"
+
+
+def _time_of(text: str) -> tuple[tuple[int, int] | None, str | None]:
+    """(hour, minute) from "14:30", "14.30", "2:30pm", "2pm"; or the GOV.UK message."""
+    if not text:
+        return None, "Enter a time, like 14:30"
+    match = _TIME.match(text.replace(" ", ""))
+    if not match:
+        return None, "Enter a real time, like 14:30"
+    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
+    if half:
+        if not 1 <= hour <= 12:
+            return None, "Enter a real time, like 14:30"
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    elif match.group(2) is None:
+        return None, "Enter a time with hours and minutes, like 14:30"
+    if hour > 23 or minute > 59:
+        return None, "Enter a real time, like 14:30"
+    return (hour, minute), None
+
+
+def _date(form, name: str, problems: dict | None = None) -> str | None:
+    """A date from the GOV.UK day/month/year inputs (or one ISO or dd/mm/yyyy text input). When it is
+    not a real date the parts come back as typed ("year-month-day") and `problems[name]` says why."""
     if any(f"{name}-{part}" in form for part in DATE_PARTS):
         day, month, year = ((form.get(f"{name}-{part}") or "").strip() for part in DATE_PARTS)
         if not (day or month or year):
             return None
-        try:
-            if len(year) != 4:
-                raise ValueError(year)
-            return date(int(year), int(month), int(day)).isoformat()
-        except ValueError:
-            return f"{year}-{month}-{day}"  # not a date: the validator reports it, the parts are shown again
+        found, problem = _day_of(day, month, year)
+        if found is not None:
+            return found.isoformat()
+        if problems is not None:
+            problems[name] = [problem]
+        return f"{year}-{month}-{day}"  # not a date: the parts are shown again as typed
     text = (form.get(name) or "").strip()
     if not text:
         return None
@@ -60,6 +98,26 @@ def _date(form, name: str) -> str | None:
         return datetime.strptime(text, "%d/%m/%Y").date().isoformat()
     except ValueError:
         return text
+
+
+def _date_time(form, name: str, problems: dict | None = None) -> str | None:
+    """An instant from the GOV.UK date input plus the time box, entered in London time (or one text
+    input, as before). Not real: the parts come back as typed ("year-month-dayThh:mm") and
+    `problems[name]` says why."""
+    if not any(f"{name}-{part}" in form for part in (*DATE_PARTS, TIME_PART)):
+        text = (form.get(name) or "").strip()
+        return _instant(text) if text else None
+    day, month, year, clock = ((form.get(f"{name}-{part}") or "").strip() for part in (*DATE_PARTS, TIME_PART))
+    if not (day or month or year or clock):
+        return None
+    found, problem = (_day_of(day, month, year) if (day or month or year)
+                      else (None, "Enter the date as well as the time"))
+    at, time_problem = _time_of(clock)
+    if found is not None and at is not None:
+        return datetime(found.year, found.month, found.day, at[0], at[1], tzinfo=LONDON).isoformat()
+    if problems is not None:
+        problems[name] = [problem or time_problem]
+    return f"{year}-{month}-{day}T{clock}"
 
 
 def _indices(form, prefix: str) -> list[int]:
@@ -99,7 +157,7 @@ def _list(sub: Mapping, ui: Mapping, kind: str, form, name: str) -> list | None:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _parse_object(schema: Mapping, ui_schema: Mapping, form, prefix: str) -> dict:
+def _parse_object(schema: Mapping, ui_schema: Mapping, form, prefix: str, problems: dict | None = None) -> dict:
     data: dict[str, Any] = {}
     for key, sub in (schema.get("properties") or {}).items():
         ui = ui_schema.get(key) or {}
@@ -109,15 +167,17 @@ def _parse_object(schema: Mapping, ui_schema: Mapping, form, prefix: str) -> dic
         if kind == "readonly":
             continue  # shown, never posted: nobody can change it through the form
         if kind == "object":
-            value = _parse_object(sub, ui, form, f"{name}.") or None
+            value = _parse_object(sub, ui, form, f"{name}.", problems) or None
         elif kind == "array":
-            items = [_parse_object(sub.get("items") or {}, ui.get("items") or {}, form, f"{name}.{i}.")
+            items = [_parse_object(sub.get("items") or {}, ui.get("items") or {}, form, f"{name}.{i}.", problems)
                      for i in _indices(form, name)]
             value = items if items or f"{name}.{PRESENT}" in form else None
         elif kind in ("checkboxes", "lines"):
             value = _list(sub, ui, kind, form, name)
         elif kind == "date":
-            value = _date(form, name)
+            value = _date(form, name, problems)
+        elif kind == "datetime":
+            value = _date_time(form, name, problems)
         else:
             text = (form.get(name) or "").strip()
             value = _scalar(sub, ui, kind, text) if text else None
@@ -150,12 +210,15 @@ def _apply(data: dict, action: str) -> None:
         items.pop(int(index))
 
 
-def parse_submission(schema: Mapping, ui_schema: Mapping, form) -> tuple[dict, str | None]:
+def parse_submission(schema: Mapping, ui_schema: Mapping, form,
+                     problems: dict[str, list[str]] | None = None) -> tuple[dict, str | None]:
     """(data, action): action is None for a normal submit, else "preview" / "add:x" / "remove:x:2".
 
-    `form` is a werkzeug MultiDict (anything with get, getlist, keys and `in`).
+    `form` is a werkzeug MultiDict (anything with get, getlist, keys and `in`). Dates and times that
+    are not real are kept as typed; pass `problems` to get the GOV.UK message for each, by field name
+    ("Enter a real date", "The date must include a year", "Enter a time, like 14:30").
     """
-    data = _parse_object(schema, ui_schema, form, "")
+    data = _parse_object(schema, ui_schema, form, "", problems)
     action = (form.get(ACTION_FIELD) or "").strip() or None
     if action and action.startswith(("add:", "remove:")):
         _apply(data, action)

@@ -13,9 +13,13 @@ from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from app.services.labels import Labels, plain  # plain words: no protocol paragraphs, no stored codes
+
 LONDON = ZoneInfo("Europe/London")
 ACTION_FIELD = "_action"
 DATE_PARTS = ("day", "month", "year")
+TIME_PART = "time"  # a date-time is a GOV.UK date input plus a time box: "<name>-time", HH:MM in London time
+NOT_ANSWERED = "Not answered"  # an optional radio's own choice that clears the answer
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Field:
     error: str | None = None
     children: list["Field"] = field(default_factory=list)
     items: list[list["Field"]] = field(default_factory=list)
+    may_clear: bool = False  # an optional radio offers "Not answered", so an answer can be taken back
     item_label: str = "item"
     rows: int = 5
     input_type: str = "text"
@@ -54,14 +59,47 @@ class Field:
     @property
     def anchor(self) -> str:
         """The id the error summary links to: the first input a keyboard user has to fix."""
-        return f"{self.id}-day" if self.kind == "date" else self.id
+        if self.kind in ("date", "datetime"):
+            faulty = self.error_parts
+            return f"{self.id}-{faulty[0] if faulty else 'day'}"
+        return self.id
+
+    @property
+    def error_parts(self) -> tuple[str, ...]:
+        """Which boxes of a date (and time) the error is about, so only those are marked."""
+        if not self.error or self.kind not in ("date", "datetime"):
+            return ()
+        text = self.error.lower()
+        if "time" in text and "date" not in text:
+            return (TIME_PART,)
+        if "must include" in text:
+            after = text.split("must include", 1)[1]
+            missing = tuple(p for p in DATE_PARTS if re.search(rf"\b{p}\b", after))
+            if missing:
+                return missing
+        if text.startswith("year") or "the year" in text:
+            return ("year",)
+        return DATE_PARTS
 
     @property
     def date_parts(self) -> dict[str, str]:
-        """Day, month and year for the GOV.UK date input, from an ISO date (or what was typed)."""
-        parts = self.value.split("-") if self.value.count("-") == 2 else ["", "", ""]
+        """Day, month, year (and time) for the GOV.UK date input, from an ISO date or instant (London), or
+        from what was typed ("year-month-day" or "year-month-dayThh:mm" when it was not a real date)."""
+        text = self.value
+        if self.kind == "datetime" and text:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.tzinfo is not None:
+                local = moment.astimezone(LONDON)
+                return {"day": str(local.day), "month": str(local.month), "year": str(local.year),
+                        TIME_PART: local.strftime("%H:%M")}
+        day_text, _, time_text = text.partition("T") if self.kind == "datetime" else (text, "", "")
+        parts = day_text.split("-") if day_text.count("-") == 2 else ["", "", ""]
         year, month, day = parts
-        return {"day": day, "month": month, "year": year}
+        found = {"day": day, "month": month, "year": year}
+        return {**found, TIME_PART: time_text} if self.kind == "datetime" else found
 
     @property
     def add_action(self) -> str:
@@ -215,8 +253,8 @@ def _hint(schema: Mapping, ui: Mapping, kind: str) -> str | None:
     if kind == "date":
         parts.append("For example, 27 3 2016.")
     elif kind == "datetime":
-        parts.append("UK time, for example 2026-11-24 14:30.")
-    return " ".join(p.strip() for p in parts if p and p.strip()) or None
+        parts.append("For example, 27 3 2026 and 14:30 (UK time).")
+    return " ".join(plain(p.strip()) for p in parts if p and p.strip()) or None
 
 
 def build_fields(schema: Mapping, ui_schema: Mapping, values: Mapping, errors: Mapping[str, list[str]],
@@ -227,6 +265,7 @@ def build_fields(schema: Mapping, ui_schema: Mapping, values: Mapping, errors: M
     key names no rendered field (e.g. `red_criteria.0`) go to the nearest enclosing field.
     """
     data = values if data is None else data
+    words = Labels({"form.schema.json": schema})
     properties = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     fields = []
@@ -236,7 +275,7 @@ def build_fields(schema: Mapping, ui_schema: Mapping, values: Mapping, errors: M
         kind = kind_of(sub, ui)
         value = (values or {}).get(key)
         found = errors.get(name)
-        fld = Field(name=name, kind=kind, label=ui.get("ui:title") or sub.get("title") or _humanise(key),
+        fld = Field(name=name, kind=kind, label=plain(ui.get("ui:title") or sub.get("title")) or _humanise(key),
                     hint=_hint(sub, ui, kind), required=key in required, error=found[0] if found else None,
                     rows=int((ui.get("ui:options") or {}).get("rows", 5)),
                     input_type="email" if sub.get("format") == "email" else "text")
@@ -256,12 +295,28 @@ def build_fields(schema: Mapping, ui_schema: Mapping, values: Mapping, errors: M
             fld.choices = [Choice(v, t, v == _scalar(value)) for v, t, _ in options]
         elif kind in ("radios", "select"):
             fld.choices = [Choice(v, t, v == _scalar(value)) for v, t, _ in choice_options(sub, ui) or []]
+        elif kind in ("date", "datetime"):
+            fld.value = value if isinstance(value, str) else _display(value, kind)
+        elif kind == "readonly":
+            fld.value = _readonly(words, key, value, sub)
         else:
             fld.value = _display(value, kind)
+        fld.may_clear = kind in ("radios", "boolean") and not fld.required
         fields.append(fld)
     if not prefix:
         _attach_orphans(fields, errors)
     return fields
+
+
+def _readonly(words: Labels, key: str, value: Any, schema: Mapping) -> str:
+    """A value shown, not asked: in words (labels, London times, Yes/No), never as stored."""
+    if isinstance(value, Mapping):
+        props = schema.get("properties") or {}
+        return "; ".join(f"{words.title(k, schema)}: {text}" for k, v in value.items()
+                         if (text := _readonly(words, k, v, props.get(k) or {})))
+    if isinstance(value, list):
+        return ", ".join(t for t in (_readonly(words, key, v, schema.get("items") or {}) for v in value) if t)
+    return words.value(key, value)
 
 
 def _walk(fields: list[Field]):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.services import cases, partner_history, task_page
+from app.services import audit, cases, forms, labels, partner_history, task_page, worklist
 from app.services.errors import Conflict, Invalid, ProcessFailed
 from app.web import bp, security
 from app.web.instructions import render_instructions
@@ -21,9 +21,11 @@ def _render(page, values, errors=None, preview=None, status=200, problem=None, m
                                        for m in unplaced_errors(fields, errors or {})]
     return render_template(
         "tasks/task.html", page=page, fields=fields, summary=summary, preview=preview,
-        problem=problem, instructions=render_instructions(page.instructions, page.case["data"]),
+        problem=problem, instructions=render_instructions(labels.plain(page.instructions) or None, page.case["data"]),
         message_fields=message_fields, message_summary=error_summary(message_fields),
         due_phrase=due_phrase, london=london,
+        may_read_timeline=audit.may_read_timeline(g.current_user, page.task.instance_id),
+        tag=worklist.tag_for(page.task),  # task properties `tag` / `tagWhen` (e.g. returned by the manager)
     ), status
 
 
@@ -41,11 +43,14 @@ def task(task_id: str):
 @security.login_required
 def complete(task_id: str):
     page = task_page.load(g.current_user, task_id)
-    data, action = parse_submission(page.schema, page.ui_schema, request.form)
+    problems: dict[str, list[str]] = {}
+    data, action = parse_submission(page.schema, page.ui_schema, request.form, problems)
     if action == "preview":
         return _render(page, data, preview=cases.preview_decision(g.current_user, task_id, data))
     if action:
         return _render(page, data)  # add/remove a repeating item: same page, data kept
+    if problems:  # a date or time that is not real: say so on its field, with every other problem too
+        return _render(page, data, errors={**_other_errors(page, data), **problems}, status=422)
     try:
         cases.complete_task(g.current_user, task_id, data)
     except Invalid as err:
@@ -58,16 +63,28 @@ def complete(task_id: str):
     return redirect(url_for("web.case", instance_id=page.task.instance_id))
 
 
+def _other_errors(page, data: dict) -> dict[str, list[str]]:
+    """What the form's own rules say about the rest of the answers (nothing is saved)."""
+    try:
+        forms.validate_submission(page.schema, page.case["data"], data, page.ui_schema)
+    except Invalid as err:
+        return err.errors
+    return {}
+
+
 @bp.post("/tasks/<string:task_id>/message")
 @security.login_required
 def send_message(task_id: str):
     page = task_page.load(g.current_user, task_id)
     if page.message is None:
         return redirect(url_for("web.task", task_id=task_id))
+    problems: dict[str, list[str]] = {}
     data, _ = parse_submission({"type": "object", "properties": {"message": page.message["schema"]}},
-                               {"message": page.message["ui_schema"]}, request.form)
+                               {"message": page.message["ui_schema"]}, request.form, problems)
     data = data.get("message", {})
     try:
+        if problems:
+            raise Invalid({k.removeprefix("message."): v for k, v in problems.items()})
         cases.send_task_message(g.current_user, task_id, data)
     except Invalid as err:
         return _render(page, task_page.prefill(g.current_user, page), status=422, message_values=data,

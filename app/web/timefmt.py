@@ -1,23 +1,21 @@
-"""Times as practitioners read them: Europe/London, and "due in 3 h 20 min" / "overdue by 40 min"."""
+"""Times as practitioners read them: "6 December 2026, 10:05" in Europe/London, and "Due in 3 h 20 min" /
+"Overdue by 40 min"."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from app.services import labels
 from app.services.clock import now
 
 LONDON = ZoneInfo("Europe/London")
 
 
 def london(moment: datetime | str | None) -> str:
-    if moment is None or moment == "":
-        return ""
-    if isinstance(moment, str):
-        try:
-            moment = datetime.fromisoformat(moment)
-        except ValueError:
-            return moment
-    return moment.astimezone(LONDON).strftime("%-d %b %Y %H:%M")
+    """"6 December 2026, 10:05" (London); "" for nothing."""
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # stored instants are UTC
+    return labels.london(moment)
 
 
 def _span(minutes: int) -> str:

@@ -186,7 +186,15 @@ def test_the_decision_maker_sees_why_the_manager_challenged(site, client):
     flow.do("mgr", "sign_off_social_care", {"manager_decision": "challenge",
                                             "manager_comments": "Please get the school's view first."})
     dm = site.sign_in("dm")
+    # back in the decision maker's own inbox, tagged, and found by a misspelt name (issue 14 item 7)
+    site.visit(dm, "/inbox?view=mine")
+    dm.get_by_label("Child’s name or reference").fill("Jamy Doe")
+    site.submit(dm, "Apply", status=200)
+    assert dm.get_by_label("Child’s name or reference").input_value() == "Jamy Doe"
+    row = dm.locator("tbody tr").filter(has_text="Jamie Doe")
+    assert row.count() == 1 and "Returned by the manager" in row.inner_text()
     site.open_task(dm, "Triage (social care)")
+    assert dm.locator("h1 .govuk-tag").inner_text() == "Returned by the manager"
     assert "Please get the school's view first." in dm.inner_text("main")
 
 

@@ -47,11 +47,14 @@ def test_a_manager_sees_the_figures_for_a_period_with_charts_and_csv(ctx):
     assert exported.actor == "mgr"
 
 
-def test_the_default_is_last_month_and_a_bad_date_is_explained(ctx):
+def test_the_default_is_this_month_to_date_and_a_bad_date_is_explained(ctx):
+    from app.engine.clock import CLOCK
+    from app.services.oversight import LONDON
+    today = CLOCK.now().astimezone(LONDON).date()
     browser = Browser(ctx, "auditor")
     page = soup(browser.get("/oversight"))
-    assert page.find("h2", string="1 October 2026 to 31 October 2026")
-    assert page.find("input", id="from-month")["value"] == "10"
+    assert page.find("h2", string=f"1 {today:%B %Y} to {today.day} {today:%B %Y}")
+    assert page.find("input", id="from-month")["value"] == str(today.month)
     response = browser.get("/oversight", query_string={**NOVEMBER, "to-day": "31"})
     assert response.status_code == 422
     page = soup(response)

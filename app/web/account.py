@@ -1,0 +1,25 @@
+"""Your account: the name you are shown by (header, tasks, case files and histories)."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from app.services import users
+from app.services.errors import Invalid
+from app.web import bp, security
+
+
+@bp.route("/account/name", methods=["GET", "POST"])
+@security.login_required
+def account_name():
+    user = g.current_user
+    value, error, status = user.display_name, None, 200
+    if request.method == "POST":
+        value = request.form.get("display_name", "")
+        try:
+            users.set_display_name(user, value)
+        except Invalid as err:
+            error, status = err.errors["display_name"][0], 422
+        else:
+            flash(f"Your name is now {user.display_name}")
+            return redirect(url_for("web.inbox"))
+    return render_template("account/name.html", value=value, error=error, username=user.username), status

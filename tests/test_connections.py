@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import create_app
+from app.api.auth_helpers import public
 from app.config import TestConfig
 from app.extensions import db
 from app.resilience import engine_options, is_connection_lost
@@ -66,7 +67,7 @@ def flaky_app(tmp_path):
             raise _lost()
         return {"ok": True, "calls": calls["n"]}
 
-    application.add_url_rule("/api/v1/flaky", "flaky", flaky, methods=["GET", "POST"])
+    application.add_url_rule("/api/v1/flaky", "flaky", public(flaky), methods=["GET", "POST"])  # no token needed
     application.add_url_rule("/flaky-page", "flaky_page", flaky, methods=["GET", "POST"])
     return application, calls
 
@@ -81,7 +82,7 @@ def test_a_get_that_loses_its_connection_is_run_again_once(flaky_app, caplog):
 
 def test_a_get_that_loses_it_twice_gets_503_not_500(flaky_app):
     application, _ = flaky_app
-    application.view_functions["flaky"] = lambda: (_ for _ in ()).throw(_lost())
+    application.view_functions["flaky"] = public(lambda: (_ for _ in ()).throw(_lost()))
     response = application.test_client().get("/api/v1/flaky")
     assert response.status_code == 503
     assert response.json["message"].startswith("The connection to the database was lost")

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
-from app.services.roles import MASH_ROLES, READ_ALL_ROLES
+from app.services.roles import AGENCY_ROLES, MASH_ROLES, READ_ALL_ROLES, TEAM_ROLES
 
 # Case facts every involved role may see (spec §10 "instance (API)").
 SUMMARY_KEYS = ("contact_id", "child", "received_at", "channel", "rag", "route", "contact_route", "outcome",
@@ -41,9 +41,19 @@ def involved_tasks(user: User, instance_id: int) -> list[TaskRecord]:
     return [t for t in rows if may_work(user, t)]
 
 
+def partner_only(user: User) -> bool:
+    """A partner agency's user (outside the MASH, not a receiving team). The firewall runs both ways
+    (spec §11, App. F): a partner sees only its own request while it is open, its own answers ("Our
+    answers") and the tasks it works, never a case itself: no case page, steps, diagram, history or
+    handover, not even after answering."""
+    return bool(user.roles & AGENCY_ROLES) and not user.roles & (MASH_ROLES | READ_ALL_ROLES | TEAM_ROLES)
+
+
 def need_to_know(user: User, instance: ProcessInstance) -> bool:
     if user.roles & READ_ALL_ROLES:
         return True
+    if partner_only(user):
+        return False  # a request (open or answered) opens the request, never the case (partner_only)
     if instance.created_by == user.id and user.roles & MASH_ROLES:
         return True
     if involved_tasks(user, instance.id):

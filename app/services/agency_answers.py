@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HistoryEvent, ProcessInstance, TaskRecord, User
-from app.services import cases, forms, history, worklist
+from app.services import cases, forms, history, partner_request, worklist
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.roles import AGENCY_ROLES
 from app.services.transaction import unit_of_work
@@ -69,7 +69,7 @@ def answer(user: User, task_id: str) -> dict[str, Any]:
     instance = db.session.get(ProcessInstance, task.instance_id)
     withheld = ((instance.case_data or {}).get(WITHHELD_KEY) or {}).get(task.agency) or {"facts": [], "fields": []}
     return {"task": task, "answer": (task.form_data or {}).get("agency_response") or {}, "withheld": withheld,
-            "open": not disclosed(task.instance_id)}
+            "open": not disclosed(task.instance_id), "ask": partner_request.ask(user, task)}
 
 
 def withhold(user: User, task_id: str, facts: list[int], fields: list[str], reason: str) -> dict[str, Any]:

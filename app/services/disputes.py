@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import ProcessInstance, User
-from app.services import cases, deployments, engine_host, history
+from app.services import cases, deployments, engine_host, history, partner_request
 from app.services.errors import Forbidden, Invalid, ProcessFailed
 from app.services.roles import AGENCIES, AGENCY_ROLES, TEAM_ROLES, TEAMS
 from app.services.transaction import unit_of_work
@@ -28,7 +28,9 @@ def raise_dispute(user: User, case_id: int, disputed_decision: str, position: st
     """Start a dispute about a case. The host seeds facts only: who raised it (with their team or
     agency), the team or agency the dispute names, and the case's receiving team; the diagram decides
     who sits on each side at level 1 (spec §11.13)."""
-    case = cases.get_instance(user, case_id)  # 404 unless the user may see the case
+    # 404 unless the user may see the case; a partner, who never sees it, about a case it was asked about
+    case = (partner_request.own_case(user, case_id) if partner_request.applies(user)
+            else cases.get_instance(user, case_id))
     if not user.roles & RAISING_ROLES:
         raise Forbidden("Raise a dispute through your line manager")
     errors = {}

@@ -7,7 +7,7 @@ from typing import Any
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
 from app.services import (access, audit_sampling, case_file, cases, engine_host, history, letters, partner_history,
-                          worklist)
+                          partner_request, worklist)
 from app.services.errors import Forbidden, NotFound
 from app.services.transaction import unit_of_work
 
@@ -40,6 +40,8 @@ def load(user: User, task_id: str) -> TaskPage:
         with unit_of_work():
             history.record("access_denied", instance_id=task.instance_id, actor=user,
                            detail={"action": "open_task", "task_id": task_id, "bpmn_id": task.bpmn_id})
+        if partner_request.applies(user):  # outside the firewall a case's other tasks do not exist for them
+            raise NotFound("No such task")
         raise Forbidden("This task belongs to another role, team or agency")
     instance = db.session.get(ProcessInstance, task.instance_id)
     bundle = engine_host.bundle_for(instance.deployment_id)
@@ -47,7 +49,9 @@ def load(user: User, task_id: str) -> TaskPage:
     form = cases.task_form(task)
     may_assign = bool(user.roles & worklist.ASSIGNING_ROLES) and access.may_work_as_manager(user, task)
     claimer = db.session.get(User, task.claimed_by) if task.claimed_by else None
-    case = cases.view_instance(user, instance.id)
+    # a partner works its request without opening the case: the firewall runs both ways (access.partner_only)
+    case = (partner_request.case_view(user, instance) if partner_request.applies(user)
+            else cases.view_instance(user, instance.id))
     return TaskPage(
         task=task, case=case, schema=form["schema"], ui_schema=form["ui_schema"],
         instructions=extensions.get("instructionsForEndUser"),

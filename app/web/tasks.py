@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.services import audit, cases, forms, labels, partner_history, task_page, worklist
+from app.services import audit, cases, forms, labels, partner_history, partner_request, task_page, worklist
 from app.services.errors import Conflict, Invalid, ProcessFailed
 from app.web import bp, security
 from app.web.instructions import render_instructions
@@ -19,8 +19,12 @@ def _render(page, values, errors=None, preview=None, status=200, problem=None, m
                                    message_errors or {}, prefix="message.") if page.message else [])
     summary = error_summary(fields) + [(f"#{fields[0].id}" if fields else "#main-content", m)
                                        for m in unplaced_errors(fields, errors or {})]
+    partner = partner_request.applies(g.current_user)  # a partner's own request: nothing else of the case
+    extra = ({"ask": partner_request.ask(g.current_user, page.task), "by_when": partner_request.by_when,
+              "child": partner_request.child(page.case["data"])} if partner else {})
     return render_template(
-        "tasks/task.html", page=page, fields=fields, summary=summary, preview=preview,
+        "tasks/partner_request.html" if partner else "tasks/task.html", **extra,
+        page=page, fields=fields, summary=summary, preview=preview,
         problem=problem, instructions=render_instructions(labels.plain(page.instructions) or None, page.case["data"]),
         message_fields=message_fields, message_summary=error_summary(message_fields),
         due_phrase=due_phrase, london=london,
@@ -59,6 +63,10 @@ def complete(task_id: str):
         return _render(page, data, status=422, problem=err.message)
     except Conflict as err:
         return render_template("errors/409.html", message=err.message, case_id=page.task.instance_id), 409
+    if partner_request.applies(g.current_user):  # a partner lands on its own answer, never the case
+        flash("Your answer has been sent to the MASH")
+        return redirect(url_for("web.agency_answer", task_id=task_id) if page.task.agency
+                        and page.task.agency == g.current_user.agency else url_for("web.inbox"))
     flash(f"{page.task.title}: done")
     return redirect(url_for("web.case", instance_id=page.task.instance_id))
 

@@ -81,7 +81,8 @@ def _answer(site, page, fact: str, sensitive: str | None = None) -> None:
     if sensitive:
         page.get_by_label("Sensitive or soft information (optional)").fill(sensitive)
         page.get_by_label("Who holds it (optional)").fill("DS Smith, public protection unit")
-    _save(site, page)
+    site.submit(page, "Send your answer")  # a partner lands on its own answer, never the case (issue 15)
+    assert re.search(r"/agency/answers/[^/]+$", page.url), (page.url, page.locator(".govuk-error-summary, .govuk-error-message").all_inner_texts())
 
 
 def test_stage2_in_the_browser_and_the_firewall_canary_crawl(site, client, caplog):

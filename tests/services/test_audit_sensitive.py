@@ -30,6 +30,6 @@ def test_the_auditor_sees_restricted_information_marked_and_exports_leave_it_out
     auditor = users.get_by_username("auditor")
     entries = audit.timeline(auditor, instance_id, for_export=True)["entries"]
     assert CANARY not in repr(entries)  # the PDF is built from these
-    # the partner who gave it reads the case history through the API without it
-    assert CANARY not in api.get("police", f"/api/v1/instances/{instance_id}/history").get_data(as_text=True)
-    assert api.get("police", f"/api/v1/instances/{instance_id}/timeline").status_code == 403
+    # the partner who gave it never reads the case or its history (issue 15: the firewall runs both ways)
+    assert api.get("police", f"/api/v1/instances/{instance_id}/history").status_code == 404
+    assert api.get("police", f"/api/v1/instances/{instance_id}/timeline").status_code == 404

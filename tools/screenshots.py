@@ -194,13 +194,17 @@ def main() -> None:
             with masho.expect_navigation():
                 masho.get_by_role("button", name="Save and continue", exact=True).click()
             shoot(masho, out, "record-contact-errors")
+            masho.goto(server.base + "/contacts/new")
+            shoot(masho, out, "record-a-contact")
+            masho.goto(server.base + "/audit?name=Jamie+Do")
+            shoot(masho, out, "find-a-case")
 
             dm = sign_in(browser, server.base, "decision_maker")
             dm.goto(server.base + f"/tasks/{api.task('decision_maker', red, 'triage_social_care')['id']}")
             dm.get_by_label("Analysis", exact=True).fill("Disclosure and fear of going home: significant harm.")
             dm.get_by_role("group", name="Threshold").get_by_label("Section 47: significant harm").check()
-            for legend in ("Closed within 12 weeks with the same concerns", "May become significant harm without action",
-                           "Meets the disability eligibility criteria", "Transfer to social care"):
+            for legend in ("May become significant harm without action", "Meets the disability eligibility criteria",
+                           "Transfer to social care"):
                 dm.get_by_role("group", name=legend).get_by_label("No", exact=True).check()
             with dm.expect_navigation():
                 dm.get_by_role("button", name="Check the proposed outcome", exact=True).click()

@@ -9,7 +9,7 @@ export FLASK_APP := app
 
 ASSETS := app/static/vendor/.built
 
-.PHONY: run test install assets browsers db demo lint clean bench serve wheel
+.PHONY: run test install assets browsers db demo lint clean bench bench-scaling bench-memory serve wheel
 
 $(STAMP): setup.cfg constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -64,8 +64,20 @@ test: install browsers lint
 	  MASH_CONFIG=test MASH_TEST_BACKEND=postgresql MASH_FRESH_BUNDLES=1 $(VENV)/bin/pytest -q -p no:cacheprovider; \
 	fi
 
+# The benchmarks (docs/benchmark.md): the five-task model over HTTP beside SpiffArena's published figures,
+# the engine per step, Stage 1 over HTTP and flat with 100 / 100 000 stored instances. A few minutes.
+# bench-scaling (4 workers vs 1, needs PostgreSQL) and bench-memory (10 000 completions) are separate.
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/mash_bench
 bench: install
-	$(PY) bench/stage1.py
+	$(PY) bench/five_tasks.py
+	$(PY) bench/engine_steps.py
+	$(PY) bench/stage1.py --cases 14 --cases-per-size 7
+
+bench-scaling: install
+	$(PY) bench/five_tasks.py --scaling --database-url $(BENCH_PG)
+
+bench-memory: install
+	$(PY) bench/five_tasks.py --memory 10000
 
 clean:
 	rm -rf $(VENV) instance *.egg-info node_modules app/static/vendor

@@ -331,7 +331,12 @@ ACCESS_LOG_FORMAT = '%(t)s [%(p)s] "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 @click.option("--pid", "pidfile", default=None, type=click.Path(dir_okay=False), help="Write the master's pid here")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log each request to stderr (path without query string; no addresses)")
-def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log) -> None:
+@click.option("--keep-alive", "keep_alive", default=0, show_default=True, type=click.IntRange(0, 300),
+              help="Seconds an idle client connection stays open (0: close after each response, gunicorn's "
+                   "sync workers; more: threaded workers that keep connections alive, for clients that reuse them)")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker (more than 1 implies threaded workers)")
+def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log, keep_alive, threads) -> None:
     """Run the production web server (gunicorn; one master, N workers).
 
     Each worker creates the app and its database pool itself (no preload), so a HUP to the master
@@ -351,7 +356,10 @@ def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log) -> None
         raise SystemExit(2)
 
     options = {
-        "bind": [bind], "workers": workers, "worker_class": "sync", "timeout": timeout,
+        "bind": [bind], "workers": workers, "timeout": timeout,
+        # sync workers answer `Connection: close`; gthread workers keep a connection open `keep_alive` seconds
+        "worker_class": "gthread" if keep_alive or threads > 1 else "sync", "threads": threads,
+        "keepalive": keep_alive or None,
         "graceful_timeout": graceful_timeout, "preload_app": False, "proc_name": "mash",
         "pidfile": pidfile, "accesslog": "-" if access_log else None, "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-", "control_socket_disable": True,  # no shared ~/.gunicorn socket between servers
@@ -366,6 +374,7 @@ def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log) -> None
         def load(self):
             return create_app()  # in the worker, after the fork: its own engine and pool
 
-    click.echo(f"mash serve: {workers} worker(s) on {bind} ({config.NAME} configuration); "
+    click.echo(f"mash serve: {workers} worker(s) on {bind} ({config.NAME} configuration; "
+               f"{options['worker_class']} workers, keep-alive {keep_alive} s); "
                "run one `mash scheduler` beside it for timers", err=True)
     MashServer().run()

@@ -65,7 +65,7 @@ def log(message: str) -> None:
 # -- the case mix (form data exactly as tests/api/test_stage1_routes.py submits it) -----------------
 RECORD = {"appendix_a_q1": "Unexplained bruising seen by the teacher.", "consent": "obtained",
           "consent_given_by": "Mother", "safety_scale": 5, "request_type": "service_request",
-          "information_only": False, "red_criteria": [], "manager_attention_criteria": []}
+          "information_only": False, "red_criteria": [], "manager_attention_criteria": [], "other_children": []}
 HISTORY = {"confirmed_matches": [], "case_system_checks": [], "synopsis": "No previous involvement found."}
 TRIAGE = {"closed_within_12_weeks_same_concerns": False, "risk_may_become_significant_harm": False,
           "meets_disability_criteria": False, "analysis": "Analysis of the concerns.", "transfer_to_social_care": False}
@@ -191,6 +191,9 @@ def stub_operations() -> dict[str, Callable[..., Any]]:
             "previous_contacts": []},
         "case_index.record_outcome": lambda **_: {"recorded": True},
         "alert.raise": lambda **_: {"alerted": True},
+        "case.read": lambda names: {name: None for name in names},
+        "contacts.add_children": lambda children=None, **_: [],
+        "audit_sampling.next_draw": lambda **_: {}, "audit_sampling.draw": lambda **_: {},
     }
 
 
@@ -220,8 +223,20 @@ def engine_seed(body: dict, n: int) -> dict:
         "referrer": body.get("referrer") or {}, "child": child, "adults": body.get("adults") or [],
         "summary": body.get("summary"), "request_type": body.get("request_type"),
         "information_only": bool(body.get("information_only", False)), "red_criteria": [],
-        "manager_attention_criteria": [], "consent": body.get("consent"),
+        "manager_attention_criteria": [], "consent": body.get("consent"), "acknowledges_contact": True,
     }
+
+
+def as_host_stores(bundle, task, data: dict) -> dict:
+    """What the host hands the engine for a whole form, as the API client sends it: the form prefilled
+    from the task's data, the route's answers on top, and every editable field not sent as null
+    (app.services.forms.validate_submission, without the validation)."""
+    from app.services.forms import declared_fields, editable_fields
+
+    schema = bundle.forms.get(task.form) or {}
+    ui_schema = bundle.forms.get((task.form or "").replace(".schema.json", ".uischema.json")) or {}
+    prefilled = {k: task.data[k] for k in declared_fields(schema) if task.data.get(k) is not None}
+    return {**{name: None for name in editable_fields(schema, ui_schema)}, **prefilled, **data}
 
 
 def engine_case(bundle, ev, route: Route, n: int, run: Run, round_trip: bool) -> None:
@@ -241,7 +256,7 @@ def engine_case(bundle, ev, route: Route, n: int, run: Run, round_trip: bool) ->
         if not ready:
             run.wrong.append(f"{route.name}: {bpmn_id} not ready")
             break
-        runtime.complete_task(workflow, ready[0].id, data)
+        runtime.complete_task(workflow, ready[0].id, as_host_stores(bundle, ready[0], data))
         if round_trip:
             state = runtime.dump(workflow)
             runtime.ready_tasks(workflow)
@@ -291,15 +306,26 @@ def prepare_postgresql(url: str) -> None:
     scratch.dispose()
 
 
-class Server:
-    """`mash run` on a free port against its own database, after `mash db upgrade` and `mash demo`."""
+SERVE_KEEP_ALIVE = 5  # seconds: `mash serve --keep-alive` (threaded workers that keep connections open)
 
-    def __init__(self, database_url: str, models_dir: Path, workdir: Path):
+
+class Server:
+    """A server on a free port against its own database, after `mash db upgrade` and `mash demo`.
+
+    kind "serve": the production server (`mash serve`: gunicorn, `workers` processes, keep-alive so one
+    requests.Session reuses its connection); kind "run": the development server (`mash run`: Flask's
+    threaded server, a new connection per request)."""
+
+    def __init__(self, database_url: str, models_dir: Path, workdir: Path, kind: str = "serve", workers: int = 1,
+                 keep_alive: int = SERVE_KEEP_ALIVE, prepare: bool = True, tree: Path | None = None):
+        self.kind, self.workers, self.keep_alive, self.prepare = kind, workers, keep_alive, prepare
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "MASH_CONFIG": "development", "MASH_DATABASE_URL": database_url,
                     "MASH_MODELS_DIR": str(models_dir), "FLASK_DEBUG": "0"}
-        self.log_path = workdir / "server.log"
+        if tree is not None:  # another checkout's `app` (e.g. the code before a change), same virtualenv
+            self.env["PYTHONPATH"] = str(tree)
+        self.log_path = workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
     def mash(self, *args: str) -> None:
@@ -311,11 +337,16 @@ class Server:
     def __enter__(self) -> "Server":
         import requests
 
-        self.mash("db", "upgrade")
-        self.mash("demo")
+        if self.prepare:
+            self.mash("db", "upgrade")
+            self.mash("demo")
         self.log_file = open(self.log_path, "w")
-        self.process = subprocess.Popen([str(MASH), "run", "--host", "127.0.0.1", "--port", str(self.port)],
-                                        env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        if self.kind == "serve":
+            command = [str(MASH), "serve", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+                       "--keep-alive", str(self.keep_alive)]
+        else:
+            command = [str(MASH), "run", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(command, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -327,6 +358,20 @@ class Server:
             except requests.ConnectionError:
                 time.sleep(0.2)
         raise SystemExit(f"server did not answer within 60 s; see {self.log_path}")
+
+    @property
+    def description(self) -> str:
+        if self.kind == "serve":
+            return (f"`mash serve --workers {self.workers} --keep-alive {self.keep_alive}` (gunicorn, threaded "
+                    f"workers, connections kept alive)")
+        return "`mash run` (Flask development server, threaded, Connection: close)"
+
+    def worker_pids(self) -> list[int]:
+        """The processes answering requests: gunicorn's workers (children of the master), or the server itself."""
+        if self.kind != "serve":
+            return [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
 
     def __exit__(self, *_exc) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -395,6 +440,8 @@ def api_case(api: ApiClient, route: Route, n: int, run: Run) -> int:
             run.wrong.append(f"{route.name}: {bpmn_id} -> {status} {json.dumps(case)[:300]}")
             break
         run.task_seconds.append(elapsed)
+        if "status" not in case:  # a partner's answer echoes only its own open requests: read the case as
+            status, case, _ = api.call("GET", "masho", f"/api/v1/instances/{instance_id}")  # the MASH (untimed)
         ready = case["ready_tasks"]
     run.case_seconds.append(time.perf_counter() - began)
     if case.get("status") != "completed" or case.get("outcome") != route.outcome:
@@ -471,7 +518,7 @@ def database_description(url: str) -> str:
     return f"PostgreSQL {server} ({parsed.render_as_string(hide_password=True)})"
 
 
-def print_environment(models_dir: Path, database: str | None) -> None:
+def print_environment(models_dir: Path, database: str | None, server: str | None = None) -> None:
     print("environment")
     print(f"  python       {platform.python_version()} ({platform.python_implementation()}), "
           f"{os.cpu_count()} CPUs, {platform.platform()}")
@@ -479,7 +526,8 @@ def print_environment(models_dir: Path, database: str | None) -> None:
           f"Flask {version('flask')}")
     print(f"  database     {database or 'none (--skip-http)'}")
     print(f"  models       {models_dir}")
-    print(f"  server       `mash run` (Flask development server, threaded), one client session, sequential")
+    print(f"  server       {server or 'none'}; one client (requests.Session), sequential")
+    print(f"  load         {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on {os.cpu_count()} CPUs")
     print(f"  routes       {', '.join(r.name for r in ROUTES)} (round robin)")
 
 
@@ -524,6 +572,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models-dir", type=Path, default=Path(Config.MODELS_DIR),
                         help="folder with processes/ dmn/ forms/ (default: MASH_MODELS_DIR or the repository)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite database and server log")
+    parser.add_argument("--server", choices=("serve", "run"), default="serve",
+                        help="serve: `mash serve` (gunicorn, 1 worker, keep-alive; default); run: `mash run` (dev server)")
+    parser.add_argument("--tree", type=Path, metavar="DIR",
+                        help="serve another checkout's app (e.g. the code before a change) instead of this one")
     return parser.parse_args(argv)
 
 
@@ -546,6 +598,7 @@ def main(argv: list[str] | None = None) -> None:
     runs: list[tuple[str, Run]] = []
     size_rows: list[SizeRow] = []
     database = None
+    server_used = None
 
     log(f"(a) {args.cases} cases in the bare engine")
     engine_run = bench_engine(models_dir, args.cases)
@@ -559,7 +612,8 @@ def main(argv: list[str] | None = None) -> None:
             if url.startswith("postgresql"):
                 prepare_postgresql(url)
             database = database_description(url)
-            with Server(url, models_dir, tmp) as server:
+            with Server(url, models_dir, tmp, kind=args.server, tree=args.tree) as server:
+                server_used = server.description + (f" [app from {args.tree}]" if args.tree else "")
                 api = ApiClient(server.base)
                 log("(b) warming up the server")
                 warm_up(api)
@@ -569,7 +623,7 @@ def main(argv: list[str] | None = None) -> None:
                     log(f"(c) sizes {sizes}")
                     size_rows = bench_sizes(api, url, sizes, args.cases_per_size)
 
-    print_environment(models_dir, database)
+    print_environment(models_dir, database, server_used)
     print_runs(runs)
     if len(runs) > 2:
         a, b = runs[0][1], runs[2][1]

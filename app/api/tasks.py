@@ -2,10 +2,11 @@
 from flask import g, request, url_for
 from flask_smorest import Blueprint
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.api.schemas import (FormSchema, InstanceSchema, ReadyTaskSchema, TaskCompleteSchema, TaskQuerySchema,
                              TaskSchema)
-from app.services import cases, worklist
+from app.services import cases, partner_request, worklist
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The caller's inbox")
 
@@ -19,6 +20,7 @@ PAGING_HEADERS = {
 @blp.arguments(TaskQuerySchema, location="query")
 @blp.response(200, TaskSchema(many=True), headers=PAGING_HEADERS)
 @login_required
+@permissions.requires("signed_in")
 def list_tasks(query):
     """Ready tasks the caller may work on, soonest due first, a page at a time (never cut off: follow
     Link rel=next). Each task names its form and links to it; `?include=form` puts it inline."""
@@ -38,6 +40,7 @@ def list_tasks(query):
 @blp.route("/<string:task_id>/form", methods=["GET"])
 @blp.response(200, FormSchema)
 @login_required
+@permissions.requires("task.read")
 def task_form(task_id):
     """The task's form: JSON Schema and UI schema (what a task list item's form.href points to)."""
     return {**cases.form_for_task(g.user, task_id), "href": url_for("tasks.task_form", task_id=task_id)}
@@ -47,6 +50,7 @@ def task_form(task_id):
 @blp.response(200, ReadyTaskSchema)
 @blp.alt_response(409, description="Someone else holds the task (details.claimed_by: who), or it is done")
 @login_required
+@permissions.requires("task.work")
 def claim(task_id):
     """Pick up the task: exactly one caller holds it; the others get 409 naming who does."""
     return worklist.claim(g.user, task_id)
@@ -58,16 +62,22 @@ def claim(task_id):
 @blp.alt_response(409, description="Already done, changed at the same time, or held by someone else "
                                    "(details.claimed_by: who; a manager may assign it)")
 @login_required
+@permissions.requires("task.work")
 def complete(body, task_id):
-    instance = cases.complete_task(g.user, task_id, body["data"])
-    return cases.view_instance(g.user, instance.id, log_view=False)
+    if partner_request.applies(g.user):  # a partner reads its own open requests back, never the case
+        return partner_request.echo(g.user, cases.complete_task(g.user, task_id, body["data"]))
+    # the case as it now stands, built in the completing transaction (no second read after the commit)
+    return cases.complete_task_and_view(g.user, task_id, body["data"])
 
 
 @blp.route("/<string:task_id>/message", methods=["POST"])
 @blp.arguments(TaskCompleteSchema)
 @blp.response(200, InstanceSchema)
 @login_required
+@permissions.requires("task.work")
 def send_message(body, task_id):
     """Send the task's message into the process (e.g. escalate heightened risk now); the task stays open."""
     instance = cases.send_task_message(g.user, task_id, body["data"])
+    if partner_request.applies(g.user):  # a partner reads its own open requests back, never the case
+        return partner_request.echo(g.user, instance)
     return cases.view_instance(g.user, instance.id, log_view=False)

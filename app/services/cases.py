@@ -20,6 +20,7 @@ from app.engine.evaluator import ExpressionError
 from app.engine.runtime import Runtime
 from app.extensions import db
 from app.models import Contact, Deployment, HistoryEvent, ProcessInstance, TaskRecord, TimerRecord, User
+from app.services import permissions
 from app.services import (access, audit_sampling, case_index, deployments, engine_host, form_options, forms, history,
                           household, letters, worklist)
 from app.services.clock import parse_instant
@@ -27,7 +28,7 @@ from app.services.errors import Conflict, Forbidden, NotFound, ProcessFailed
 from app.services.transaction import unit_of_work
 
 FRONT_DOOR = "front_door"
-START_ROLES = frozenset({"masho"})
+START_ROLES = permissions.roles_for("contacts.start")
 
 
 _instant = parse_instant
@@ -57,8 +58,10 @@ def _deny(user: User, instance_id: int | None, what: str, **detail) -> None:
         history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": what, **detail})
 
 
-def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: User | None, alerts: list[dict]) -> None:
-    """Write state, case data, inbox projection and history for one engine run."""
+def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: User | None,
+                alerts: list[dict]) -> list[TaskRecord]:
+    """Write state, case data, inbox projection and history for one engine run. Returns the case's
+    ready task rows as they now stand (what the answer to the caller shows, without reading them back)."""
     now = CLOCK.now()
     case_data = dict(instance.case_data or {})
     case_data.update(runtime.log.changed)
@@ -76,6 +79,7 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     instance.outcome = case_data.get("outcome")
     instance.outcome_due_at = _instant(case_data.get("outcome_due_at"))
     waiting = runtime.waiting_timers(workflow)  # one scan serves next_timer_at and the timer rows
+    had_waiting_timers = instance.next_timer_at is not None  # as the last run left it (see _sync_timers)
     instance.next_timer_at = min((due for _, _, due in waiting), default=None)
     instance.updated_at = now
     version = engine_host_version(instance.deployment_id)
@@ -93,13 +97,17 @@ def persist_run(instance: ProcessInstance, runtime: Runtime, workflow, actor: Us
     for task in withdrawn:
         history.record("task_withdrawn", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id, actor=actor,
                        detail={"role": task.role, "team": task.team, "agency": task.agency})
-    _sync_tasks(instance, runtime, workflow, now, withdrawn={t.id for t in withdrawn}, actor=actor)
-    _sync_timers(instance, waiting, runtime.log.timers_fired)
+    ready_rows = _sync_tasks(instance, runtime, workflow, now, withdrawn={t.id for t in withdrawn}, actor=actor)
+    if had_waiting_timers or waiting or runtime.log.timers_fired:
+        _sync_timers(instance, waiting, runtime.log.timers_fired)
+    # else: nothing waits now, nothing fired, and nothing waited before (each run leaves next_timer_at
+    # the earliest of exactly the rows it leaves waiting): there is no timer row to read or write
     if workflow.is_completed() and instance.status != "completed":
         instance.status = "completed"
         instance.ended_at = now
         history.record("instance_ended", instance_id=instance.id, actor=actor,
                        detail={"outcome": instance.outcome, "rag": instance.rag})
+    return ready_rows
 
 
 @functools.lru_cache(maxsize=64)
@@ -148,9 +156,13 @@ def _timer_fired(instance: ProcessInstance, row: TimerRecord, now: datetime) -> 
 
 
 def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: datetime,
-                withdrawn: frozenset[str] | set[str] = frozenset(), actor: User | None = None) -> None:
+                withdrawn: frozenset[str] | set[str] = frozenset(), actor: User | None = None) -> list[TaskRecord]:
+    """The inbox projection of the engine's ready user tasks. Returns the ready rows in the order a
+    read of them would give (those already stored as the database returned them, then the new ones)."""
     existing = {t.id: t for t in db.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()}
+    stored = dict(existing)
+    added: list[TaskRecord] = []
     ready = runtime.ready_tasks(workflow, instance.case_data)
     steps_done: dict[str, str] | None = None  # who completed each step, read once if a new task asks (`assignTo`)
     for task in ready:
@@ -167,6 +179,7 @@ def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: date
                              form_data={k: v for k, v in task.data.items() if k in fields and v is not None},
                              exclude_actors_of=list(task.exclude_actors_of) or None, created_at=now)
             db.session.add(row)
+            added.append(row)
             history.record("task_ready", instance_id=instance.id, bpmn_id=task.bpmn_id, task_id=task.id,
                            detail={"role": task.role, "team": task.team, "agency": task.agency, "due_at": task.due_at})
             assign_to = runtime.bundle.task_properties(task.bpmn_id).get("assignTo")
@@ -180,6 +193,7 @@ def _sync_tasks(instance: ProcessInstance, runtime: Runtime, workflow, now: date
     for row in existing.values():  # no longer ready and not completed by a person: withdrawn or cancelled
         row.state = "withdrawn" if row.id in withdrawn else "cancelled"
         row.completed_at = now
+    return [row for task_id, row in stored.items() if task_id not in existing] + added
 
 
 def may_start_contact(user: User | None) -> bool:
@@ -307,6 +321,7 @@ def start_instance_in_transaction(deployment, process_id: str, seed: dict[str, A
                                created_by=actor.id if actor else None, created_at=now, updated_at=now)
     db.session.add(instance)
     db.session.flush()
+    history.new_chain(instance.id)  # a new case: no history to lock or chain from yet
     alerts: list[dict] = []
     runtime = engine_host.runtime(deployment.id, operations_for(instance, alerts))
     try:
@@ -400,12 +415,26 @@ def task_form(task: TaskRecord) -> dict:
 def visible_data(user: User, instance: ProcessInstance) -> dict:
     bundle = engine_host.bundle_for(instance.deployment_id)
     fields: set[str] = set()
-    for task in access.involved_tasks(user, instance.id):
-        fields |= forms.declared_fields(bundle.forms.get(task.form) or {})
+    if not access.inside_firewall(user):  # inside the MASH the whole case shows: no fields to look up
+        for task in access.involved_tasks(user, instance.id):
+            fields |= forms.declared_fields(bundle.forms.get(task.form) or {})
     return access.visible_data(user, instance, fields, forms.sensitive_fields_of(bundle))
 
 
 def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInstance:
+    return _complete_task(user, task_id, data)[0]
+
+
+def complete_task_and_view(user: User, task_id: str, data: dict[str, Any]) -> dict:
+    """Complete the task and answer with the case as the caller now sees it (what `view_instance`
+    gives), built inside the same transaction from the rows it already holds: nothing is read back
+    after the commit, and no second transaction is opened only to read. Whoever may not view the case
+    (access.may_view, e.g. a partner) has the task completed and gets 404, as view_instance answers."""
+    return _complete_task(user, task_id, data, view=True)[1]
+
+
+def _complete_task(user: User, task_id: str, data: dict[str, Any], *,
+                   view: bool = False) -> tuple[ProcessInstance, dict | None]:
     task = db.session.get(TaskRecord, task_id)
     if task is None:
         raise NotFound("No such task")
@@ -447,8 +476,14 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> ProcessInst
                                "before": {k: (instance.case_data or {}).get(k) for k in data}})
         letters.record_sent(user, instance, task)  # task property `letter`: a letter_sent event
         audit_sampling.record_finding(user, task, engine_task.data, data)  # property `relatedCase`
-        persist_run(instance, runtime, workflow, user, alerts)
-    return instance
+        ready = persist_run(instance, runtime, workflow, user, alerts)
+        answer = None
+        if view and access.may_view(user, instance):  # what view_instance checks, before reading
+            answer = _view(user, instance, ready, visible_data(user, instance))
+    if view and answer is None:
+        _deny(user, instance.id, "view_instance")
+        raise NotFound("No such case")  # existence itself must not leak
+    return instance, answer
 
 
 def preview_decision(user: User, task_id: str, data: dict[str, Any]) -> dict | None:
@@ -553,9 +588,15 @@ def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dic
     hook (app/web/audit.py); `log_view` is no longer used (the completion echo is a POST, never recorded)."""
     instance = get_instance(user, instance_id)
     data = visible_data(user, instance)
-    version = engine_host_version(instance.deployment_id)
     ready = [t for t in db.session.execute(select(TaskRecord).where(
         TaskRecord.instance_id == instance.id, TaskRecord.state == "ready")).scalars()]
+    return _view(user, instance, ready, data)
+
+
+def _view(user: User, instance: ProcessInstance, ready: list[TaskRecord], data: dict) -> dict:
+    """The case as `view_instance` answers it, from the instance, its ready task rows and the data the
+    user may see (plain values only: it stays valid after the transaction ends)."""
+    version = engine_host_version(instance.deployment_id)
     return {
         "id": instance.id, "process_id": instance.process_id, "version": version, "status": instance.status,
         "rag": instance.rag, "route": data.get("route"), "contact_route": data.get("contact_route"),
@@ -565,9 +606,23 @@ def view_instance(user: User, instance_id: int, *, log_view: bool = True) -> dic
         "ready_tasks": [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "role": t.role, "team": t.team,
                          "agency": t.agency, "due_at": t.due_at} for t in ready],
         "data": data,
-        "agency_tasks": _agency_tasks(instance.id) if access.inside_firewall(user) else [],
+        "agency_tasks": (_agency_tasks(instance.id) if access.inside_firewall(user)
+                         and _has_agency_tasks(instance.deployment_id) else []),
         "household": household.for_case(user, instance),  # the contact's other children (App. D 2.7)
     }
+
+
+_AGENCY_TASKS: dict[str, bool] = {}
+
+
+def _has_agency_tasks(deployment_id: int) -> bool:
+    """Whether any user task of the deployed models has an `agency` property: only those make task rows
+    with an agency, so a case of a version without any has no agency tasks to read."""
+    bundle = engine_host.bundle_for(deployment_id)
+    found = _AGENCY_TASKS.get(bundle.bundle_hash)
+    if found is None:
+        found = _AGENCY_TASKS[bundle.bundle_hash] = bundle.has_task_property("agency")
+    return found
 
 
 def _agency_tasks(instance_id: int) -> list[dict]:

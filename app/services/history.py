@@ -28,17 +28,13 @@ def record(type_: str, *, instance_id: int | None = None, actor: User | None = N
            bpmn_id: str | None = None, task_id: str | None = None, detail: dict[str, Any] | None = None) -> HistoryEvent:
     """Add one event to the current transaction (the caller's unit of work commits it)."""
     detail = json.loads(json.dumps(detail or {}, default=str))
-    # The chain head per instance is cached for this transaction: a completion writes ~10 events.
-    heads = db.session.info.setdefault("history_heads", {})
     prev_hash = None
     if instance_id is not None:
-        prev_hash = heads.get(instance_id)
-        if prev_hash is None:
-            lock_chain(instance_id)
-            prev_hash = db.session.execute(
-                select(HistoryEvent.hash).where(HistoryEvent.instance_id == instance_id)
-                .order_by(HistoryEvent.id.desc()).limit(1)
-            ).scalar_one_or_none()
+        heads = _heads()
+        if instance_id not in heads:
+            lock_chain(instance_id)  # takes the lock and reads the head in one statement
+            heads = _heads()
+        prev_hash = heads[instance_id]
     at = CLOCK.now()
     actor_name = actor.username if actor is not None else "system"
     event = HistoryEvent(
@@ -52,11 +48,33 @@ def record(type_: str, *, instance_id: int | None = None, actor: User | None = N
     return event
 
 
+def _heads() -> dict[int, str | None]:
+    """The chain head of each case this transaction holds the lock of and has written to: a completion
+    writes several events and needs the lock and the head once. Kept per database transaction (a head
+    read in an earlier transaction could be stale), and dropped by unit_of_work at its end."""
+    transaction = db.session().get_transaction()  # the Session itself: the scoped proxy has no get_transaction
+    cache = db.session.info.get("history_heads")
+    if cache is None or cache[0] is not transaction:
+        cache = db.session.info["history_heads"] = (transaction, {})
+    return cache[1]
+
+
 def lock_chain(instance_id: int) -> None:
     """Wait for other writers of this case's history (PostgreSQL row lock on its trigger-kept anchor),
     so the event about to be written chains from the latest committed one and concurrent writers
-    (a view beside a completion) never fork the chain. SQLite serialises writers already."""
-    db.session.execute(select(HistoryHead.chain).where(HistoryHead.chain == instance_id).with_for_update())
+    (a view beside a completion) never fork the chain. SQLite serialises writers already.
+
+    The anchor row (kept by the database's trigger on every insert, migration e7a1c0de0001) holds the
+    newest entry's hash: read under the lock, it is the head the next event chains from, so taking
+    the lock and reading the head is one statement. No anchor yet: the case has no history (None)."""
+    head = db.session.execute(select(HistoryHead.head_hash).where(HistoryHead.chain == instance_id)
+                              .with_for_update()).scalar_one_or_none()
+    _heads()[instance_id] = head
+
+
+def new_chain(instance_id: int) -> None:
+    """A case created in this transaction: its chain has no entry yet, so nothing to lock or read."""
+    _heads()[instance_id] = None
 
 
 def for_instance(instance_id: int) -> list[HistoryEvent]:

@@ -5,6 +5,7 @@ from flask import Response, current_app, g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.services import audit, break_glass
 
@@ -74,6 +75,7 @@ class ReviewPostSchema(Schema):
 @blp.route("/instances/<int:instance_id>/timeline", methods=["GET"])
 @blp.response(200, TimelineEntrySchema(many=True))
 @login_required
+@permissions.requires("case.timeline")
 def timeline(instance_id):
     """Every event of the case and its disputes, oldest first, fields before → after (auditors and managers)."""
     return audit.timeline(g.user, instance_id)["entries"]
@@ -83,6 +85,7 @@ def timeline(instance_id):
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.response(200, description="text/csv or application/pdf attachment; recorded as an `exported` event")
 @login_required
+@permissions.requires("case.timeline")
 def export(query, instance_id):
     exporter = audit.export_pdf if query["format"] == "pdf" else audit.export_csv
     name, body = exporter(g.user, instance_id)
@@ -94,6 +97,7 @@ def export(query, instance_id):
 @blp.arguments(BreakGlassPostSchema)
 @blp.response(201, BreakGlassOpenedSchema)
 @login_required
+@permissions.requires("case.break_glass")
 def open_case(body, instance_id):
     """Open a case outside your need-to-know (MASH staff only), with the reason; time-boxed and reviewed."""
     minutes = current_app.config.get("BREAK_GLASS_MINUTES", break_glass.DEFAULT_MINUTES)
@@ -104,6 +108,7 @@ def open_case(body, instance_id):
 @blp.route("/break-glass", methods=["GET"])
 @blp.response(200, ReviewListSchema)
 @login_required
+@permissions.requires("break_glass.review")
 def reviews():
     """Every break-glass access, waiting for review first (service manager)."""
     return break_glass.review_list(g.user)
@@ -113,6 +118,7 @@ def reviews():
 @blp.arguments(ReviewPostSchema)
 @blp.response(200, GrantSchema)
 @login_required
+@permissions.requires("break_glass.review")
 def review(body, event_id):
     """The service manager's finding: appropriate / not_appropriate (a note is required for the latter)."""
     return break_glass.review(g.user, event_id, body["outcome"], body["note"])

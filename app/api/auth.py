@@ -2,6 +2,7 @@
 from flask import current_app, g
 from flask_smorest import Blueprint
 
+from app.services import permissions
 from app.api.auth_helpers import login_required, public
 from app.api.schemas import TokenPostSchema, TokenResponseSchema
 from app.services import throttle, users
@@ -15,6 +16,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign i
 @blp.alt_response(429, description="Too many failed attempts for this account or from this address: wait "
                                    "Retry-After seconds (the same answer whether or not the account exists)")
 @public
+@permissions.requires("public")
 def token(body):
     user = throttle.sign_in(body["username"], body["password"], throttle.request_address(), via="api")
     value, row = users.issue_token(user, current_app.config["TOKEN_LIFETIME_MINUTES"])
@@ -24,5 +26,6 @@ def token(body):
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
 @login_required
+@permissions.requires("signed_in")
 def logout():
     users.revoke_token(g.token)

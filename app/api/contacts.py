@@ -2,6 +2,7 @@
 from flask import g
 from flask_smorest import Blueprint
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.api.schemas import ContactPostSchema, ContactResponseSchema
 from app.services import cases
@@ -13,6 +14,7 @@ blp = Blueprint("contacts", __name__, url_prefix="/api/v1/contacts", description
 @blp.arguments(ContactPostSchema)
 @blp.response(201, ContactResponseSchema)
 @login_required
+@permissions.requires("contacts.start")
 def create(body):
     contact, instances = cases.start_contact(g.user, body)
     ids = [i.id for i in instances]

@@ -14,13 +14,13 @@ from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.services import drafts, model_checks
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import Invalid
 
 blp = Blueprint("deployments", __name__, url_prefix="/api/v1/deployments",
                 description="Deployed versions of the models; deploy and approve")
-READ_ROLES = frozenset({"service_manager", "auditor", "admin"})
 FOLDER_BY_SUFFIX = ((".tests.json", "dmn"), (".bpmn", "processes"), (".dmn", "dmn"), (".json", "forms"))
 
 
@@ -74,11 +74,6 @@ class ReviewSchema(Schema):
 class ApproveSchema(ReviewSchema):
     content_hash = fields.String(required=True, validate=validate.Length(equal=64), metadata={
         "description": "the draft's content_hash you reviewed (GET .../drafts/{id}); 409 if it has changed since"})
-
-
-def _require(roles) -> None:
-    if not g.user.roles & roles:
-        raise Forbidden("Only a service manager can do this")
 
 
 def _path_for(name: str, field_name: str) -> str:
@@ -139,9 +134,9 @@ def model_checks_limit() -> int:
 @blp.route("", methods=["GET"])
 @blp.response(200, DeploymentSchema(many=True))
 @login_required
+@permissions.requires("deployments.read", message="Only a service manager can do this")
 def list_deployments():
     """Every deployed version, newest first: hash, publisher, approver, time, diff summary."""
-    _require(READ_ROLES)
     return drafts.publications()
 
 
@@ -150,9 +145,9 @@ def list_deployments():
 @blp.response(201, DraftSchema)
 @blp.alt_response(422, description="Every problem: details.problems = [{file, element_id, element_name, line, message}]")
 @login_required
+@permissions.requires("models.edit", message="Only a service manager can do this")
 def deploy():
     """Validate and submit models for approval by a different service manager."""
-    _require(drafts.MANAGER_ROLES)
     files, note, replace = _uploaded()
     if not files:
         raise Invalid({"files": ["No files were sent"]})
@@ -164,9 +159,9 @@ def deploy():
 @blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(200, ProblemSchema(many=True))
 @login_required
+@permissions.requires("models.edit", message="Only a service manager can do this")
 def validate():
     """Check models without deploying anything: every problem (errors and warnings)."""
-    _require(drafts.MANAGER_ROLES)
     files, _, replace = _uploaded()
     from app.services import deployments as deployed
     latest = deployed.latest()
@@ -178,8 +173,8 @@ def validate():
 @blp.route("/drafts/<int:draft_id>", methods=["GET"])
 @blp.response(200, DraftSchema)
 @login_required
+@permissions.requires("models.edit", message="Only a service manager can do this")
 def get_draft(draft_id):
-    _require(drafts.MANAGER_ROLES)
     return drafts.describe(drafts.get(draft_id))
 
 
@@ -187,6 +182,7 @@ def get_draft(draft_id):
 @blp.arguments(ApproveSchema)
 @blp.response(201, DeploymentSchema)
 @login_required
+@permissions.requires("models.edit", message="Only a service manager can do this")
 def approve(body, draft_id):
     """A service manager who did not write, edit or submit the draft approves the content they
     reviewed (its content_hash): the draft becomes the newest version."""
@@ -198,5 +194,6 @@ def approve(body, draft_id):
 @blp.arguments(ReviewSchema)
 @blp.response(200, DraftSchema)
 @login_required
+@permissions.requires("models.edit", message="Only a service manager can do this")
 def reject(body, draft_id):
     return drafts.describe(drafts.reject(draft_id, g.user, body.get("note")))

@@ -2,6 +2,7 @@
 from flask import g
 from flask_smorest import Blueprint
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.api.schemas import DisputeCreatedSchema, DisputePostSchema, DisputeReviewSchema
 from app.services import disputes
@@ -13,6 +14,7 @@ blp = Blueprint("disputes", __name__, url_prefix="/api/v1", description="Dispute
 @blp.arguments(DisputePostSchema)
 @blp.response(201, DisputeCreatedSchema)
 @login_required
+@permissions.requires("case.dispute")
 def raise_dispute(body, instance_id):
     dispute = disputes.raise_dispute(g.user, instance_id, body["disputed_decision"], body["position"],
                                      named_team=body.get("named_team"), named_agency=body.get("named_agency"))
@@ -22,5 +24,6 @@ def raise_dispute(body, instance_id):
 @blp.route("/disputes", methods=["GET"])
 @blp.response(200, DisputeReviewSchema(many=True))
 @login_required
+@permissions.requires("disputes.review")
 def review():
     return disputes.review_list(g.user)

@@ -2,6 +2,7 @@
 from flask import g
 from flask_smorest import Blueprint
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.api.schemas import HandoverSchema, HistoryEventSchema, InstanceSchema
 from app.services import cases, handover
@@ -12,6 +13,7 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", descripti
 @blp.route("/<int:instance_id>", methods=["GET"])
 @blp.response(200, InstanceSchema)
 @login_required
+@permissions.requires("case.read")
 def get(instance_id):
     return cases.view_instance(g.user, instance_id)
 
@@ -19,6 +21,7 @@ def get(instance_id):
 @blp.route("/<int:instance_id>/history", methods=["GET"])
 @blp.response(200, HistoryEventSchema(many=True))
 @login_required
+@permissions.requires("case.read")
 def history(instance_id):
     return cases.instance_history(g.user, instance_id)
 
@@ -26,6 +29,7 @@ def history(instance_id):
 @blp.route("/<int:instance_id>/handover", methods=["GET"])
 @blp.response(200, HandoverSchema)
 @login_required
+@permissions.requires("case.handover")
 def handover_package(instance_id):
     """The handover package for the receiving team (recorded as a disclosure); never sensitive information."""
     return handover.package(g.user, instance_id)

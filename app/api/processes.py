@@ -3,6 +3,7 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from app.services import permissions
 from app.api.auth_helpers import login_required
 from app.api.schemas import InstanceSchema
 from app.services import cases, processes
@@ -24,6 +25,7 @@ class StartSchema(Schema):
 @blp.route("", methods=["GET"])
 @blp.response(200, StartableSchema(many=True))
 @login_required
+@permissions.requires("signed_in")
 def list_processes():
     """Processes the caller may start: those whose first user task is in one of the caller's roles."""
     return processes.startable(g.user)
@@ -33,6 +35,7 @@ def list_processes():
 @blp.arguments(StartSchema)
 @blp.response(201, InstanceSchema)
 @login_required
+@permissions.requires("process.start")
 def start(body, process_id):
     instance = processes.start(g.user, process_id, body.get("data") or {})
     return cases.view_instance(g.user, instance.id, log_view=False)

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HistoryEvent, ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import cases, forms, history, partner_request, worklist
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.roles import AGENCY_ROLES
 from app.services.transaction import unit_of_work
 from app.engine.clock import CLOCK
@@ -30,10 +31,8 @@ def _own(user: User, task: TaskRecord | None) -> TaskRecord:
     if task is None or task.agency is None:
         raise NotFound("No such answer")
     if not (user.roles & AGENCY_ROLES) or user.agency != task.agency:
-        with unit_of_work():
-            history.record("access_denied", instance_id=task.instance_id, actor=user,
-                           detail={"action": "open_agency_answer", "task_id": task.id})
-        raise Forbidden("This answer belongs to another agency")
+        permissions.deny(user, "open_agency_answer", instance_id=task.instance_id,
+                         message="This answer belongs to another agency", task_id=task.id)
     if task.state != "completed":
         raise NotFound("Your agency has not answered this request yet")
     return task

@@ -21,15 +21,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import HistoryEvent, HistoryHead, ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import access, break_glass, cases, disputes, engine_host, forms, history
-from app.services.errors import Forbidden
 from app.services.transaction import unit_of_work
 
 VIEWED = "viewed"
 LIST_VIEWED = "list_viewed"  # one event per list shown, naming its cases (detail["instances"]), chain 0
 VIEW_TYPES = frozenset({VIEWED, LIST_VIEWED, "instance_viewed", "history_viewed"})
 EXPORTED = "exported"
-TIMELINE_ROLES = frozenset({"auditor", "mash_manager", "service_manager", "strategic_manager", "assistant_director"})
+TIMELINE_ROLES = permissions.roles_for("audit.timeline")
 LONDON = ZoneInfo("Europe/London")
 RESTRICTED = "[restricted: held inside the MASH]"
 
@@ -165,9 +165,8 @@ def may_read_timeline(user: User, instance_id: int | None = None) -> bool:
 def _case_for_timeline(user: User, instance_id: int) -> ProcessInstance:
     instance = cases.get_instance(user, instance_id)  # 404 (and recorded) unless need-to-know or break-glass
     if not may_read_timeline(user, instance_id):
-        with unit_of_work():
-            history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": "timeline"})
-        raise Forbidden("The case history is for auditors, managers and whoever works on the case")
+        permissions.deny(user, "timeline", instance_id=instance_id,
+                         message="The case history is for auditors, managers and whoever works on the case")
     return instance
 
 

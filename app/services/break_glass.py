@@ -20,13 +20,14 @@ from sqlalchemy import select
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import HistoryEvent, HistoryHead, ProcessInstance, User
+from app.services import permissions
 from app.services import access, history
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.transaction import unit_of_work
 
 OPENED = "break_glass_opened"
 REVIEWED = "break_glass_reviewed"
-REVIEWER_ROLES = frozenset({"service_manager"})
+REVIEWER_ROLES = permissions.roles_for("break_glass.review")
 OUTCOMES = {"appropriate": "Appropriate", "not_appropriate": "Not appropriate"}
 DEFAULT_MINUTES = int(os.environ.get("MASH_BREAK_GLASS_MINUTES", "30"))
 REASON_MAX = 1000
@@ -93,8 +94,7 @@ def open_case(user: User, instance_id: int, reason: str, minutes: int | None = N
         return None
     if state == "no":
         if db.session.get(ProcessInstance, instance_id) is not None:
-            with unit_of_work():
-                history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": "break_glass"})
+            permissions.deny(user, "break_glass", instance_id=instance_id, status=404, message="No such case")
         raise NotFound("No such case")
     reason = (reason or "").strip()
     if len(reason) < 10:

@@ -12,15 +12,15 @@ from sqlalchemy import select
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import ProcessInstance, User
+from app.services import permissions
 from app.services import cases, deployments, engine_host, history, partner_request
 from app.services.errors import Forbidden, Invalid, ProcessFailed
 from app.services.roles import AGENCIES, AGENCY_ROLES, TEAM_ROLES, TEAMS
 from app.services.transaction import unit_of_work
 
 ESCALATION = "escalation"
-RAISING_ROLES = frozenset({"mash_manager", "eh_manager", "receiving_team_manager", "partner_manager", "partner",
-                           "receiving_team", "decision_maker", "eh_decision_maker", "masho"})
-REVIEW_ROLES = frozenset({"service_manager", "strategic_manager", "assistant_director", "auditor"})
+RAISING_ROLES = permissions.roles_for("disputes.raise")
+REVIEW_ROLES = permissions.roles_for("disputes.review")
 
 
 def raise_dispute(user: User, case_id: int, disputed_decision: str, position: str, *,

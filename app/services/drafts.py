@@ -23,11 +23,12 @@ from app.engine.model_diff import diff_model_sets
 from app.engine.xml import MAX_MODEL_BYTES, parse_model_xml
 from app.extensions import db
 from app.models import Deployment, Draft, DraftEvent, DraftFile, HistoryEvent, User
+from app.services import permissions
 from app.services import deployments, engine_host, history, model_checks
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.transaction import unit_of_work
 
-MANAGER_ROLES = frozenset({"service_manager"})
+MANAGER_ROLES = permissions.roles_for("models.edit")
 OPEN_STATUSES = ("editing", "awaiting_approval")
 # The draft events that make their actor one of the draft's authors: whoever created it, changed a
 # file in it or submitted it may not approve it (two-person rule on the content, not the submitter).
@@ -277,9 +278,7 @@ def approve(draft_id: int, actor: User, note: str | None = None, expected_versio
         raise Conflict("This draft changed since you opened it. Reload it and review it again.")
     refusal = approval_refusal(draft, actor)
     if refusal:
-        with unit_of_work():
-            history.record("access_denied", actor=actor, detail={"action": "approve_own_draft", "draft_id": draft.id})
-        raise Forbidden(refusal)
+        permissions.deny(actor, "approve_own_draft", message=refusal, draft_id=draft.id)
     if content_hash is not None and content_hash != draft.content_hash:
         raise Conflict("This draft's content is not the content you reviewed: it was changed and submitted again "
                        "since. Reload it, review the changes and approve the new content.",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import access, agency_answers, engine_host, forms, history
 from app.services.errors import NotFound
 from app.services.roles import TEAM_ROLES
@@ -74,8 +75,8 @@ def package(user: User, instance_id: int) -> dict:
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None or not may_receive(user, instance):
         if instance is not None:
-            with unit_of_work():
-                history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": "handover"})
+            permissions.deny(user, "handover", instance_id=instance_id, status=404,
+                             message="No handover package for you on this case")
         raise NotFound("No handover package for you on this case")
     bundle = engine_host.bundle_for(instance.deployment_id)
     spec = bundle.forms.get(PACKAGE_FILE) or {"fields": list(access.SUMMARY_KEYS)}

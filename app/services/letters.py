@@ -31,8 +31,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import Contact, ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import access, engine_host, forms, history
-from app.services.errors import Forbidden, NotFound
+from app.services.errors import NotFound
 from app.services.transaction import unit_of_work
 
 LONDON = ZoneInfo("Europe/London")
@@ -277,10 +278,8 @@ def download(user: User, task_id: str) -> tuple[bytes, str]:
     if task is None:
         raise NotFound("No such task")
     if not _may_read(user, task):
-        with unit_of_work():
-            history.record("access_denied", instance_id=task.instance_id, actor=user,
-                           detail={"action": "download_letter", "task_id": task_id, "bpmn_id": task.bpmn_id})
-        raise Forbidden("This letter belongs to another role's task")
+        permissions.deny(user, "download_letter", instance_id=task.instance_id,
+                         message="This letter belongs to another role's task", task_id=task_id, bpmn_id=task.bpmn_id)
     instance = db.session.get(ProcessInstance, task.instance_id)
     kind = letter_kind(instance, task)
     if kind is None:

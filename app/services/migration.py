@@ -16,11 +16,12 @@ from sqlalchemy import select
 from app.engine.migrate import check_and_rebase, repredict
 from app.extensions import db
 from app.models import Deployment, ProcessInstance, User
+from app.services import permissions
 from app.services import cases, engine_host, history
 from app.services.errors import Forbidden, NotFound
 from app.services.transaction import unit_of_work
 
-MIGRATING_ROLES = frozenset({"service_manager"})
+MIGRATING_ROLES = permissions.roles_for("migration.run")
 
 
 @dataclass

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import Contact, HistoryEvent, IndexContact, ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import calendar_admin, history
 from app.services.clock import parse_instant
 from app.services.errors import Forbidden, Invalid, NotFound
@@ -43,7 +44,7 @@ from app.services.transaction import unit_of_work
 LONDON = ZoneInfo("Europe/London")
 FRONT_DOOR = "front_door"
 ESCALATION = "escalation"
-OVERSIGHT_ROLES = frozenset({"mash_manager", "service_manager", "strategic_manager", "assistant_director", "auditor"})
+OVERSIGHT_ROLES = permissions.roles_for("oversight.view")
 OUTCOME_GATEWAYS = ("handover_gw", "letters_gw")  # the first one reached marks the outcome
 STAY_OPEN_FORM = "agree_contact_stays_open.schema.json"
 REFERRAL_OUTCOMES = ("s17_assessment", "s47_strategy", "previous_team")

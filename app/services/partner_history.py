@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import IndexContact, ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import access, engine_host, forms, history
-from app.services.errors import Forbidden, NotFound
+from app.services.errors import NotFound
 from app.services.transaction import unit_of_work
 
 
@@ -74,10 +75,8 @@ def earlier_answer(user: User, task_id: str, earlier_task_id: str) -> dict[str, 
     if task is None:
         raise NotFound("No such task")
     if earlier_task_id not in {a["task_id"] for a in earlier_answers(user, task)}:
-        with unit_of_work():
-            history.record("access_denied", instance_id=task.instance_id, actor=user,
-                           detail={"action": "open_earlier_answer", "task_id": task_id})
-        raise Forbidden("That answer is not one your agency gave about this child")
+        permissions.deny(user, "open_earlier_answer", instance_id=task.instance_id,
+                         message="That answer is not one your agency gave about this child", task_id=task_id)
     earlier = db.session.get(TaskRecord, earlier_task_id)
     instance = db.session.get(ProcessInstance, earlier.instance_id)
     bundle = engine_host.bundle_for(instance.deployment_id)

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
+from app.services import permissions
 from app.services import access, cases, history
 from app.services.clock import parse_instant
 from app.services.errors import NotFound
-from app.services.transaction import unit_of_work
 
 LONDON = ZoneInfo("Europe/London")
 ASK_FIELD = "agency_ask"  # the request's own data on the partner's task (processes/stage2_infosharing.bpmn)
@@ -96,7 +96,5 @@ def own_case(user: User, instance_id: int) -> ProcessInstance:
     if instance is None:
         raise NotFound("No such case")
     if not access.involved_tasks(user, instance_id):
-        with unit_of_work():
-            history.record("access_denied", instance_id=instance_id, actor=user, detail={"action": "view_instance"})
-        raise NotFound("No such case")
+        permissions.deny(user, "view_instance", instance_id=instance_id, status=404, message="No such case")
     return instance

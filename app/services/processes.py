@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from app.models import ProcessInstance, User
-from app.services import cases, deployments, engine_host, history
+from app.services import permissions
+from app.services import cases, deployments, engine_host
 from app.services.errors import Forbidden, Invalid, NotFound, ProcessFailed
 from app.services.transaction import unit_of_work
 
@@ -78,9 +79,8 @@ def start(user: User, process_id: str, data: dict[str, Any] | None = None) -> Pr
         raise Forbidden("This process runs inside another one: start that one")
     roles = bundle.start_roles(process_id)
     if not roles & user.roles:
-        with unit_of_work():
-            history.record("access_denied", actor=user, detail={"action": "start_process", "process_id": process_id})
-        raise Forbidden(f"Only {', '.join(sorted(roles)) or 'nobody'} can start this process")
+        permissions.deny(user, "start_process", process_id=process_id,
+                         message=f"Only {', '.join(sorted(roles)) or 'nobody'} can start this process")
     seed = {**_check_data(data or {}), "started_by": user.username}
     with unit_of_work():
         instance = cases.start_instance_in_transaction(

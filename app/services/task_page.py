@@ -6,10 +6,10 @@ from typing import Any
 
 from app.extensions import db
 from app.models import ProcessInstance, TaskRecord, User
-from app.services import (access, audit_sampling, case_file, cases, engine_host, history, letters, partner_history,
+from app.services import permissions
+from app.services import (access, audit_sampling, case_file, cases, engine_host, letters, partner_history,
                           partner_request, worklist)
-from app.services.errors import Forbidden, NotFound
-from app.services.transaction import unit_of_work
+from app.services.errors import NotFound
 
 
 @dataclass
@@ -37,12 +37,10 @@ def load(user: User, task_id: str) -> TaskPage:
     if task is None:
         raise NotFound("No such task")
     if not access.may_work(user, task) and not access.may_work_as_manager(user, task):
-        with unit_of_work():
-            history.record("access_denied", instance_id=task.instance_id, actor=user,
-                           detail={"action": "open_task", "task_id": task_id, "bpmn_id": task.bpmn_id})
-        if partner_request.applies(user):  # outside the firewall a case's other tasks do not exist for them
-            raise NotFound("No such task")
-        raise Forbidden("This task belongs to another role, team or agency")
+        outside = partner_request.applies(user)  # outside the firewall a case's other tasks do not exist for them
+        permissions.deny(user, "open_task", instance_id=task.instance_id, status=404 if outside else 403,
+                         message="No such task" if outside else "This task belongs to another role, team or agency",
+                         task_id=task_id, bpmn_id=task.bpmn_id)
     instance = db.session.get(ProcessInstance, task.instance_id)
     bundle = engine_host.bundle_for(instance.deployment_id)
     extensions = bundle.task_extensions(task.bpmn_id)

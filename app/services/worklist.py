@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased, defer
 from app.engine.evaluator import ExpressionError
 from app.extensions import db
 from app.models import Contact, ProcessInstance, TaskRecord, User, UserRole
+from app.services import permissions
 from app.services import access, engine_host, history
 from app.services.clock import parse_instant
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ProcessFailed
@@ -29,7 +30,7 @@ from app.services.transaction import unit_of_work
 VIEWS = ("mine", "unclaimed", "all")
 SORTS = ("due", "rag")
 RAG_ORDER = {"RED": 0, "AMBER": 1, "GREEN": 2, "NONE": 3}
-ASSIGNING_ROLES = frozenset({"mash_manager", "eh_manager", "receiving_team_manager", "partner_manager"})
+ASSIGNING_ROLES = permissions.roles_for("tasks.assign")
 PAGE_SIZE = 50  # inbox rows per page
 # Due first (no due time last), then oldest first; the id makes the order total, so keyset paging is exact.
 # Spelt `due_at IS NULL, due_at` (not NULLS LAST) to match the index ix_tasks_ready_order on both databases.

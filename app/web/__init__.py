@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
-from app.services import disputes
+from app.services import permissions
 from app.web import security
 
 bp = Blueprint("web", __name__)
@@ -42,8 +42,8 @@ def register(app: Flask) -> None:
     def _globals():
         user = getattr(g, "current_user", None)
         return {"current_user": user, "out_of_hours_phone": app.config["OUT_OF_HOURS_PHONE"],
-                "may_review_disputes": bool(user and user.roles & disputes.REVIEW_ROLES),
-                "may_manage_calendar": bool(user and user.roles & {"admin", "service_manager"}),
+                "may_review_disputes": permissions.allows(user, "disputes.review"),
+                "may_manage_calendar": permissions.allows(user, "closure_days.manage"),
                 "may_find_cases": audit.may_find_cases(user),
                 "may_record_contact": record_contact.may_record(user),
-                "may_see_oversight": bool(user and user.roles & oversight.OVERSIGHT_ROLES)}
+                "may_see_oversight": permissions.allows(user, "oversight.view")}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import users
 from app.services.errors import Invalid
 from app.web import bp, security
@@ -10,6 +11,7 @@ from app.web import bp, security
 
 @bp.route("/account/name", methods=["GET", "POST"])
 @security.login_required
+@permissions.requires("signed_in")
 def account_name():
     user = g.current_user
     value, error, status = user.display_name, None, 200

@@ -5,29 +5,24 @@ from datetime import date
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import calendar_admin
 from app.services.errors import Invalid, NotFound
 from app.web import bp, security
 
-ADMIN_ROLES = frozenset({"admin", "service_manager"})
-
-
-def _require_admin() -> None:
-    if not g.current_user.roles & ADMIN_ROLES:
-        abort(403, description="Closure days are managed by administrators and the service manager")
-
-
 @bp.get("/admin/closure-days")
 @security.login_required
+@permissions.requires("closure_days.manage",
+                      message="Closure days are managed by administrators and the service manager")
 def closure_days():
-    _require_admin()
     return render_template("admin/closure_days.html", rows=calendar_admin.closures(), errors={}, values={})
 
 
 @bp.post("/admin/closure-days")
 @security.login_required
+@permissions.requires("closure_days.manage",
+                      message="Closure days are managed by administrators and the service manager")
 def add_closure_day():
-    _require_admin()
     values = {"day": request.form.get("day", "").strip(), "reason": request.form.get("reason", "").strip()}
     errors: dict[str, str] = {}
     try:
@@ -48,8 +43,9 @@ def add_closure_day():
 
 @bp.post("/admin/closure-days/<string:day>/remove")
 @security.login_required
+@permissions.requires("closure_days.manage",
+                      message="Closure days are managed by administrators and the service manager")
 def remove_closure_day(day: str):
-    _require_admin()
     try:
         calendar_admin.remove_closure(date.fromisoformat(day), actor=g.current_user)
     except (ValueError, NotFound):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import agency_answers
 from app.services.errors import Invalid
 from app.web import bp, paging, security
@@ -13,6 +14,7 @@ from app.web.timefmt import london
 
 @bp.get("/agency/answers")
 @security.login_required
+@permissions.requires("signed_in")  # lists the user's own agency's answers: none for anyone else
 def agency_answers_list():
     listing = agency_answers.my_answers(g.current_user, paging.page_asked())
     g.cases_listed = {"instances": [row["task"].instance_id for row in listing.rows],  # one list_viewed event
@@ -25,6 +27,7 @@ def agency_answers_list():
 
 @bp.get("/agency/answers/<string:task_id>")
 @security.login_required
+@permissions.requires("agency.answer")
 def agency_answer(task_id: str):
     return render_template("agency/answer.html", view=agency_answers.answer(g.current_user, task_id),
                            errors={}, reason="", london=london)
@@ -32,6 +35,7 @@ def agency_answer(task_id: str):
 
 @bp.post("/agency/answers/<string:task_id>")
 @security.login_required
+@permissions.requires("agency.answer")
 def withhold_from_handover(task_id: str):
     facts = [int(v) for v in request.form.getlist("facts") if v.isdigit()]
     fields = request.form.getlist("fields")
@@ -57,12 +61,14 @@ def _render_revision(task_id: str, values: dict, errors: dict | None = None, sta
 
 @bp.get("/agency/answers/<string:task_id>/revise")
 @security.login_required
+@permissions.requires("agency.answer")
 def revise_agency_answer(task_id: str):
     return _render_revision(task_id, agency_answers.answer_form(g.current_user, task_id)["values"])
 
 
 @bp.post("/agency/answers/<string:task_id>/revise")
 @security.login_required
+@permissions.requires("agency.answer")
 def save_agency_answer(task_id: str):
     view = agency_answers.answer_form(g.current_user, task_id)
     data, action = parse_submission(view["schema"], view["ui_schema"], request.form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import audit, break_glass
 from app.services.errors import Invalid, NotFound
 from app.web import bp, security
@@ -63,6 +64,7 @@ def _record_case_views(response):
 
 @bp.get("/audit/open")
 @security.login_required
+@permissions.requires("signed_in")  # only routes: the case, its history or break-glass decide
 def audit_open():
     """A case number typed in: the case (or its history), or the break-glass question first."""
     to = "timeline" if request.args.get("to") == "timeline" else "case"
@@ -86,6 +88,7 @@ def _next_url(instance_id: int, to: str) -> str:
 
 @bp.route("/cases/<int:instance_id>/break-glass", methods=["GET", "POST"], endpoint="break_glass")
 @security.login_required
+@permissions.requires("case.break_glass")
 def break_glass_page(instance_id: int):
     to = "timeline" if (request.values.get("next") == "timeline") else "case"
     minutes = current_app.config.get("BREAK_GLASS_MINUTES", break_glass.DEFAULT_MINUTES)
@@ -113,6 +116,7 @@ def break_glass_page(instance_id: int):
 
 @bp.get("/audit/break-glass")
 @security.login_required
+@permissions.requires("break_glass.review")
 def break_glass_reviews():
     lists = break_glass.review_list(g.current_user)
     return render_template("audit/reviews.html", waiting=lists["waiting"], reviewed=lists["reviewed"],
@@ -121,6 +125,7 @@ def break_glass_reviews():
 
 @bp.route("/audit/break-glass/<int:event_id>", methods=["GET", "POST"])
 @security.login_required
+@permissions.requires("break_glass.review")
 def break_glass_review(event_id: int):
     values, errors, status = {"outcome": "", "note": ""}, {}, 200
     if request.method == "POST":
@@ -144,6 +149,7 @@ def break_glass_review(event_id: int):
 
 @bp.get("/cases/<int:instance_id>/timeline")
 @security.login_required
+@permissions.requires("case.timeline")
 def audit_timeline(instance_id: int):
     view = audit.timeline(g.current_user, instance_id)
     hide_views = request.args.get("views") == "hide"
@@ -154,6 +160,7 @@ def audit_timeline(instance_id: int):
 
 @bp.get("/cases/<int:instance_id>/timeline.csv")
 @security.login_required
+@permissions.requires("case.timeline")
 def audit_export_csv(instance_id: int):
     name, body = audit.export_csv(g.current_user, instance_id)
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -161,6 +168,7 @@ def audit_export_csv(instance_id: int):
 
 @bp.get("/cases/<int:instance_id>/timeline.pdf")
 @security.login_required
+@permissions.requires("case.timeline")
 def audit_export_pdf(instance_id: int):
     name, body = audit.export_pdf(g.current_user, instance_id)
     return Response(body, mimetype="application/pdf",

@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import throttle, web_sessions
 from app.services.errors import Throttled, Unauthorised
 from app.web import bp, security
@@ -19,6 +20,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.get("/")
 @security.public
+@permissions.requires("public")
 def start():
     if g.current_user is not None:
         return redirect(url_for("web.inbox"))
@@ -27,6 +29,7 @@ def start():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @security.public
+@permissions.requires("public")
 def sign_in():
     error = None
     username = ""
@@ -57,6 +60,7 @@ def sign_in():
 
 @bp.post("/sign-out")
 @security.login_required
+@permissions.requires("signed_in")
 def sign_out():
     token = request.cookies.get(security.cookie_name(security.SESSION_COOKIE))
     if token:
@@ -68,12 +72,14 @@ def sign_out():
 
 @bp.get("/signed-out")
 @security.public
+@permissions.requires("public")
 def signed_out():
     return render_template("auth/signed_out.html")
 
 
 @bp.get("/session-expired")
 @security.public
+@permissions.requires("public")
 def session_expired():
     response = make_response(render_template("errors/session_expired.html"))
     response.delete_cookie(security.cookie_name(security.SESSION_COOKIE), path="/")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
+from app.services import permissions
 from app.services import case_diagram
 from app.web import bp, security
 
 
 @bp.get("/cases/<int:instance_id>/diagram")
 @security.login_required
+@permissions.requires("case.read")
 def case_diagram_page(instance_id: int):
     process_id = request.args.get("process") or None
     view = case_diagram.diagram(g.current_user, instance_id, process_id)

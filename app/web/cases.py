@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import audit, case_file, cases, disputes, handover, handover_display, labels, roles
 from app.services.errors import Invalid
 from app.web import bp, security
@@ -26,12 +27,14 @@ def _render(instance_id: int, dispute_errors: dict | None = None, dispute_values
 
 @bp.get("/cases/<int:instance_id>")
 @security.login_required
+@permissions.requires("case.read")
 def case(instance_id: int):
     return _render(instance_id)
 
 
 @bp.post("/cases/<int:instance_id>/disputes")
 @security.login_required
+@permissions.requires("case.dispute")
 def raise_dispute(instance_id: int):
     values = {"disputed_decision": request.form.get("disputed_decision", ""), "position": request.form.get("position", ""),
               "with_whom": request.form.get("with_whom", "")}
@@ -48,12 +51,14 @@ def raise_dispute(instance_id: int):
 
 @bp.get("/disputes")
 @security.login_required
+@permissions.requires("disputes.review")
 def dispute_review():
     return render_template("cases/disputes.html", rows=disputes.review_list(g.current_user), london=london)
 
 
 @bp.get("/cases/<int:instance_id>/handover")
 @security.login_required
+@permissions.requires("case.handover")
 def handover_package(instance_id: int):
     package = handover.package(g.current_user, instance_id)
     back = (url_for("web.case", instance_id=instance_id) if handover_display.may_open_case(g.current_user, instance_id)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from flask import g, render_template, request
 
+from app.services import permissions
 from app.services import audit, break_glass, find_case
 from app.services.errors import NotFound
 from app.web import bp, security
@@ -57,6 +58,7 @@ def _read(args) -> tuple[find_case.Query, dict[str, str], dict[str, str]]:
 
 @bp.get("/audit")
 @security.login_required
+@permissions.requires("case.find")
 def audit_home():
     user = g.current_user
     if not find_case.may_find(user):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import worklist
 from app.services.channels import CHANNELS
 from app.web import bp, paging, security
@@ -17,6 +18,7 @@ RAGS = ("RED", "AMBER", "GREEN", "NONE")
 
 @bp.get("/inbox")
 @security.login_required
+@permissions.requires("signed_in")
 def inbox():
     query = worklist.InboxQuery(
         view=request.args.get("view") if request.args.get("view") in worklist.VIEWS else "all",
@@ -47,6 +49,7 @@ def _page_url(query: worklist.InboxQuery, page: int) -> str:
 
 @bp.post("/tasks/<string:task_id>/claim")
 @security.login_required
+@permissions.requires("task.work")
 def claim(task_id: str):
     worklist.claim(g.current_user, task_id)
     flash("You picked up the task")
@@ -55,6 +58,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<string:task_id>/release")
 @security.login_required
+@permissions.requires("task.release")
 def release(task_id: str):
     worklist.unclaim(g.current_user, task_id)
     flash("The task is back in the shared inbox")
@@ -63,6 +67,7 @@ def release(task_id: str):
 
 @bp.post("/tasks/<string:task_id>/assign")
 @security.login_required
+@permissions.requires("task.assign")
 def assign(task_id: str):
     worklist.assign(g.current_user, task_id, request.form.get("assignee", ""))
     flash("Task assigned")

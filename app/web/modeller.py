@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
 
+from app.services import permissions
 from app.services import drafts, migration, processes
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from app.web import bp, security
@@ -77,6 +78,7 @@ def _version(raw: str | None) -> int:
 
 @bp.get("/modeller")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def modeller():
     _require_manager()
     return render_template("modeller/index.html", catalogue=drafts.catalogue(), open_drafts=drafts.list_drafts(),
@@ -85,6 +87,7 @@ def modeller():
 
 @bp.post("/modeller/drafts")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def create_draft():
     _require_manager()
     raw = request.form.get("from_version") or None
@@ -111,6 +114,7 @@ def _draft_page(draft_id: int, *, status: int = 200, errors: dict | None = None,
 
 @bp.get("/modeller/drafts/<int:draft_id>")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def draft(draft_id: int):
     _require_manager()
     return _draft_page(draft_id)
@@ -118,6 +122,7 @@ def draft(draft_id: int):
 
 @bp.get("/modeller/drafts/<int:draft_id>/problems.json")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def draft_problems(draft_id: int):
     """Validation problems for the editors to highlight on the diagram (session-authenticated)."""
     _require_manager()
@@ -130,6 +135,7 @@ def draft_problems(draft_id: int):
 
 @bp.post("/modeller/drafts/<int:draft_id>/files")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def add_draft_file(draft_id: int):
     """Add a new file from a starting template (the editor then opens it)."""
     _require_manager()
@@ -153,6 +159,7 @@ def add_draft_file(draft_id: int):
 
 @bp.post("/modeller/drafts/<int:draft_id>/delete-file")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def delete_draft_file(draft_id: int):
     _require_manager()
     path = request.form.get("path") or ""
@@ -163,6 +170,7 @@ def delete_draft_file(draft_id: int):
 
 @bp.post("/modeller/drafts/<int:draft_id>/discard")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def discard_draft(draft_id: int):
     _require_manager()
     drafts.discard(draft_id, _version(request.form.get("expected_version")), g.current_user)
@@ -172,6 +180,7 @@ def discard_draft(draft_id: int):
 
 @bp.post("/modeller/drafts/<int:draft_id>/submit")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def submit_draft(draft_id: int):
     _require_manager()
     note = (request.form.get("note") or "").strip()
@@ -188,6 +197,7 @@ def submit_draft(draft_id: int):
 
 @bp.post("/modeller/drafts/<int:draft_id>/approve")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def approve_draft(draft_id: int):
     _require_manager()
     try:
@@ -205,6 +215,7 @@ def approve_draft(draft_id: int):
 
 @bp.post("/modeller/drafts/<int:draft_id>/reject")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def reject_draft(draft_id: int):
     _require_manager()
     note = (request.form.get("note") or "").strip()
@@ -218,6 +229,7 @@ def reject_draft(draft_id: int):
 
 @bp.get("/modeller/drafts/<int:draft_id>/what-if")
 @security.login_required
+@permissions.requires("models.edit", message="The modeller is for service managers")
 def draft_what_if(draft_id: int):
     _require_manager()
     decision_id = request.args.get("decision_id") or ""
@@ -236,6 +248,7 @@ def draft_what_if(draft_id: int):
 
 @bp.get("/modeller/migration")
 @security.login_required
+@permissions.requires("migration.run", message="The modeller is for service managers")
 def migration_page():
     _require_manager()
     publications = drafts.publications()
@@ -254,6 +267,7 @@ def migration_page():
 
 @bp.post("/modeller/migration")
 @security.login_required
+@permissions.requires("migration.run", message="The modeller is for service managers")
 def migrate_instances():
     _require_manager()
     process_id = request.form.get("process_id") or ""
@@ -275,6 +289,7 @@ def migrate_instances():
 
 @bp.get("/processes")
 @security.login_required
+@permissions.requires("signed_in")
 def startable_processes():
     try:
         rows = processes.startable(g.current_user)
@@ -285,6 +300,7 @@ def startable_processes():
 
 @bp.post("/processes/<string:process_id>/start")
 @security.login_required
+@permissions.requires("process.start")
 def start_process(process_id: str):
     instance = processes.start(g.current_user, process_id, {})
     flash(f"Started {process_id} (case {instance.id})")

@@ -18,6 +18,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from app.services import permissions
 from app.services import drafts
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from app.services.roles import ROLES
@@ -98,6 +99,7 @@ def _render(draft, files, path: str, content: str, *, errors: list[str] | None =
 
 @bp.get("/modeller/drafts/<int:draft_id>/files/<path:path>")
 @security.login_required
+@permissions.requires("models.edit")
 def edit_draft_file(draft_id: int, path: str):
     _require_editor()
     draft, files = _load(draft_id, path)
@@ -112,6 +114,7 @@ def _wants_json() -> bool:
 
 @bp.post("/modeller/drafts/<int:draft_id>/files/<path:path>")
 @security.login_required
+@permissions.requires("models.edit")
 def save_draft_file(draft_id: int, path: str):
     """Save one file with the lock_version the page loaded (JSON for the editors' fetch, a page otherwise)."""
     _require_editor()
@@ -197,6 +200,7 @@ def _preview_parts(files: dict[str, bytes], path: str, content: str) -> dict:
 
 @bp.post("/modeller/drafts/<int:draft_id>/preview/<path:path>")
 @security.login_required
+@permissions.requires("models.edit")
 def preview_draft_form(draft_id: int, path: str):
     """The live preview: an HTML fragment of the form drawn by the task pages' macros (nothing saved)."""
     _require_editor()

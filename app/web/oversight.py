@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Response, g, render_template, request
 
+from app.services import permissions
 from app.services import oversight
 from app.services.errors import Invalid
 from app.web import bp, security
 
-OVERSIGHT_ROLES = oversight.OVERSIGHT_ROLES  # the nav flag in app/web/__init__.py reads it here
 DATE_FIELDS = tuple(f"{p}-{part}" for p in ("from", "to") for part in ("day", "month", "year"))
 
 
@@ -22,6 +22,7 @@ def _query(period: oversight.Period) -> dict[str, str]:
 
 @bp.get("/oversight")
 @security.login_required
+@permissions.requires("oversight.view")
 def oversight_dashboard():
     values = _values()
     try:
@@ -40,6 +41,7 @@ def oversight_dashboard():
 
 @bp.get("/oversight/<string:figure_id>.csv")
 @security.login_required
+@permissions.requires("oversight.view")
 def oversight_csv(figure_id: str):
     oversight.require_access(g.current_user)
     period = oversight.parse_period(_values())  # a bad date is refused (400 page), never swapped for another period

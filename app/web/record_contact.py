@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import cases, contact_drafts
 from app.services.errors import Forbidden, NotFound
 from app.web import bp, security
@@ -49,6 +50,7 @@ def _render(step: str, answers: dict, errors: dict | None = None, status: int = 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
 @security.login_required
+@permissions.requires("contacts.start")
 def record_contact_start():
     """The first page. Nothing is kept until it is answered: then the draft starts."""
     _require_recorder()
@@ -65,6 +67,7 @@ def record_contact_start():
 
 @bp.route("/contacts/new/<int:draft_id>/<string:step>", methods=["GET", "POST"])
 @security.login_required
+@permissions.requires("draft.own")
 def record_contact_step(draft_id: int, step: str):
     if step not in STEPS:
         raise NotFound("No such page")
@@ -103,6 +106,7 @@ def record_contact_step(draft_id: int, step: str):
 
 @bp.route("/contacts/new/<int:draft_id>/check", methods=["GET", "POST"])
 @security.login_required
+@permissions.requires("draft.own")
 def record_contact_check(draft_id: int):
     draft = contact_drafts.get(g.current_user, g.web_session, draft_id)
     answers = draft.answers
@@ -127,6 +131,7 @@ def record_contact_check(draft_id: int):
 
 @bp.post("/contacts/new/<int:draft_id>/cancel")
 @security.login_required
+@permissions.requires("draft.own")
 def record_contact_cancel(draft_id: int):
     draft = contact_drafts.get(g.current_user, g.web_session, draft_id)
     contact_drafts.discard(draft)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
 
+from app.services import permissions
 from app.services import cases, throttle
 from app.web import bp, security
 from app.web.referral_form import ANONYMOUS, BORN, CONSENT, MAX_CHILDREN, Referral
@@ -23,12 +24,14 @@ def _form(answers: Referral, errors: dict[str, str] | None = None, status: int =
 
 @bp.get("/refer")
 @security.public
+@permissions.requires("public")
 def refer():
     return _form(Referral())
 
 
 @bp.post("/refer")
 @security.public
+@permissions.requires("public")
 def refer_submit():
     """One endpoint for every button: add or remove a child, change an answer, continue, send."""
     answers = Referral.read(request.form)

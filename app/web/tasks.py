@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from app.services import permissions
 from app.services import audit, cases, forms, labels, partner_history, partner_request, task_page, worklist
 from app.services.errors import Conflict, Invalid, ProcessFailed
 from app.web import bp, security
@@ -35,6 +36,7 @@ def _render(page, values, errors=None, preview=None, status=200, problem=None, m
 
 @bp.get("/tasks/<string:task_id>")
 @security.login_required
+@permissions.requires("task.work")
 def task(task_id: str):
     page = task_page.load(g.current_user, task_id)
     if page.task.state != "ready":
@@ -45,6 +47,7 @@ def task(task_id: str):
 
 @bp.post("/tasks/<string:task_id>")
 @security.login_required
+@permissions.requires("task.work")
 def complete(task_id: str):
     page = task_page.load(g.current_user, task_id)
     problems: dict[str, list[str]] = {}
@@ -82,6 +85,7 @@ def _other_errors(page, data: dict) -> dict[str, list[str]]:
 
 @bp.post("/tasks/<string:task_id>/message")
 @security.login_required
+@permissions.requires("task.read")
 def send_message(task_id: str):
     page = task_page.load(g.current_user, task_id)
     if page.message is None:
@@ -105,6 +109,7 @@ def send_message(task_id: str):
 
 @bp.get("/tasks/<string:task_id>/earlier/<string:earlier_id>")
 @security.login_required
+@permissions.requires("task.work")
 def earlier_answer(task_id: str, earlier_id: str):
     """A partner's own agency's earlier answer about the same child (seed §12), soft information left out."""
     earlier = partner_history.earlier_answer(g.current_user, task_id, earlier_id)

@@ -9,15 +9,12 @@ choice values from the forms' option titles; teams and agencies by name.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 from app.extensions import db
 from app.models import ProcessInstance, User
-from app.services import access, engine_host, letters, oversight
+from app.services import access, engine_host, labels, letters, oversight
 
-LONDON = ZoneInfo("Europe/London")
 LABELS = {
     "child": "Child", "adults": "Adults in the household", "received_at": "Contact received",
     "channel": "How the contact came in", "referrer": "Referrer", "summary": "Summary of the contact",
@@ -45,23 +42,8 @@ def team_name(code: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def london_time(value: str) -> str:
-    """An ISO instant as "6 December 2026, 10:05" in London (never ISO, never microseconds)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(LONDON)
-    return f"{moment.day} {moment:%B %Y, %H:%M}"
-
-
-def _long_date(value: str) -> str:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return value
-    return f"{day.day} {day:%B %Y}"
+# One way to show times and days: the label registry's (the case file and pages use the same).
+london_time = labels.london
 
 
 def _walk_forms(forms: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, dict[Any, str]]]:
@@ -128,7 +110,7 @@ class _Words:
         if _INSTANT.match(value):
             return london_time(value)
         if _DAY.fullmatch(value):
-            return _long_date(value)
+            return labels.long_date(value)
         if _CODE.fullmatch(value) and "_" in value:
             return value.replace("_", " ").capitalize()
         return value

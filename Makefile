@@ -54,14 +54,17 @@ wheel: install
 	$(PIP) wheel -q --no-deps -w dist .
 	rm -rf build
 
+# Test processes (pytest-xdist): one per core; each has its own SQLite file or PostgreSQL schema.
+TEST_WORKERS ?= auto
+
 lint: install
 	$(VENV)/bin/lint-imports
 
 test: install browsers lint
-	MASH_CONFIG=test $(VENV)/bin/pytest -q -p no:cacheprovider
+	MASH_CONFIG=test $(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 	@if [ -n "$$MASH_TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$MASH_TEST_DATABASE_URL, every engine run on freshly parsed models (MASH_FRESH_BUNDLES) =="; \
-	  MASH_CONFIG=test MASH_TEST_BACKEND=postgresql MASH_FRESH_BUNDLES=1 $(VENV)/bin/pytest -q -p no:cacheprovider; \
+	  MASH_CONFIG=test MASH_TEST_BACKEND=postgresql MASH_FRESH_BUNDLES=1 $(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS); \
 	fi
 
 # The benchmarks (docs/benchmark.md): the five-task model over HTTP beside SpiffArena's published figures,

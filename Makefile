@@ -9,9 +9,9 @@ export FLASK_APP := app
 
 ASSETS := app/static/vendor/.built
 
-.PHONY: run test install assets browsers db demo lint clean bench bench-scaling bench-memory serve wheel
+.PHONY: run test install assets browsers db demo lint format clean bench bench-scaling bench-memory serve wheel
 
-$(STAMP): setup.cfg constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt -e '.[test]'
@@ -57,8 +57,17 @@ wheel: install
 # Test processes (pytest-xdist): one per core; each has its own SQLite file or PostgreSQL schema.
 TEST_WORKERS ?= auto
 
+# Import contracts (import-linter), ruff (lint and format) and mypy: all configured in pyproject.toml.
 lint: install
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/mypy
+
+# Fix what ruff can (imports, modern syntax, ...) and format: run before committing.
+format: install
+	$(VENV)/bin/ruff check --fix
+	$(VENV)/bin/ruff format
 
 test: install browsers lint
 	MASH_CONFIG=test $(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)

@@ -1,9 +1,15 @@
-"""Build hook: ship the default models inside the package (metadata lives in setup.cfg).
+"""Build hook: ship the default models inside the package (everything else is in pyproject.toml).
 
 The repository keeps processes/, dmn/ and forms/ at its root (tests and tools point at them);
 a wheel has no repository root, so build_py copies them to app/default_models/ in the build tree,
 where app.config finds them when MASH_MODELS_DIR is not set (`mash demo`, `mash deploy`).
+
+Why this file still exists: pyproject.toml can only ship files that live inside a package
+directory. Mapping the three root folders in as packages (package-dir) would make them Python
+packages and editable installs would import them from odd places; a copy at build time is
+simpler and keeps the repository layout as it is. Only the cmdclass lives here.
 """
+
 import shutil
 from pathlib import Path
 

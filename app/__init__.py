@@ -1,4 +1,5 @@
 """MASH front door: a Flask host for BPMN/DMN processes run by SpiffWorkflow."""
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,10 @@ from app.resilience import MashFlask, engine_options
 from app.resilience import install as install_connection_retry
 
 log = logging.getLogger(__name__)
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
@@ -34,22 +37,32 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # PostgreSQL: test pooled connections before use and replace old ones (app.resilience)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        uri, app.config.get("SQLALCHEMY_ENGINE_OPTIONS"), app.config.get("DB_POOL_RECYCLE_SECONDS", 1800))
+        uri, app.config.get("SQLALCHEMY_ENGINE_OPTIONS"), app.config.get("DB_POOL_RECYCLE_SECONDS", 1800)
+    )
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True
+    )
     with app.app_context():
-        from app.services.transaction import configure_sqlite
-        configure_sqlite(db.engine)
-    from app.services import engine_host
-    engine_host.use_fresh_bundles(bool(app.config.get("FRESH_BUNDLES")))
+        from app.services.core.transaction import configure_sqlite
 
+        configure_sqlite(db.engine)
+    from app.services.core import engine_host
+
+    engine_host.use_fresh_bundles(bool(app.config.get("FRESH_BUNDLES")))
+    # Features that add rules to other services register them when imported (nothing else imports them first
+    # everywhere): service operations and a task listener (engine_host), need-to-know (access), break-glass.
     from app.input_limits import install as install_input_limits
+    from app.services.access import break_glass  # noqa: F401
+    from app.services.audit import audit_sampling  # noqa: F401
+
     install_input_limits(app, rest_api)  # 64-bit ids in URLs, JSON depth: before any route is added
     rest_api.init_app(app)
     from app.api import register as register_api
     from app.error_pages import register as register_errors
     from app.web import register as register_web
+
     register_api(app, rest_api)
     register_web(app)
     register_errors(app)

@@ -1,21 +1,25 @@
 """The `mash` command: users, demo data, deploy, case index import, plus Flask's run and db."""
+
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
 from app import create_app
-from app.services import calendar_admin, case_index, deployments, timers, users
-from app.services.errors import Invalid, NotFound
-from app.services.roles import ROLES
+from app.services.cases import case_index
+from app.services.core import timers
+from app.services.core.clock import LONDON
+from app.services.core.errors import Invalid, NotFound
+from app.services.core.roles import ROLES
+from app.services.modelling import calendar_admin, deployments
+from app.services.people import users
 
-LONDON = ZoneInfo("Europe/London")
 DEMO_PASSWORD = "demo-password"
 # username: (roles, agency, team)
 DEMO_USERS = {
@@ -47,14 +51,30 @@ DEMO_USERS = {
 }
 # The names demo users are shown by (people can change their own on the "Your name" page).
 DEMO_NAMES = {
-    "masho": "Priya Shah", "decision_maker": "Tom Okafor", "eh_decision_maker": "Grace Lewis",
-    "mash_manager": "Helen Carter", "mash_manager2": "Dev Patel", "eh_manager": "Sarah Whitfield",
-    "police_partner": "Mark Ellis", "health_partner": "Amina Yusuf", "police_manager": "Claire Nolan",
-    "business_support": "Jo Bennett", "daat_worker": "Liam Murphy", "first_response_worker": "Chloe Evans",
-    "early_help_worker": "Ravi Kumar", "disabled_children_worker": "Fiona Grant", "da_screener": "Nadia Hussain",
-    "ooh_worker": "Sam Taylor", "ooh_manager": "Karen Brooks", "daat_manager": "Paul Robinson",
-    "service_manager": "Angela Price", "service_manager2": "Michael Hughes", "fr_service_manager": "Rebecca Stone",
-    "strategic_manager": "David Clarke", "assistant_director": "Janet Morris", "auditor": "Olivia Turner",
+    "masho": "Priya Shah",
+    "decision_maker": "Tom Okafor",
+    "eh_decision_maker": "Grace Lewis",
+    "mash_manager": "Helen Carter",
+    "mash_manager2": "Dev Patel",
+    "eh_manager": "Sarah Whitfield",
+    "police_partner": "Mark Ellis",
+    "health_partner": "Amina Yusuf",
+    "police_manager": "Claire Nolan",
+    "business_support": "Jo Bennett",
+    "daat_worker": "Liam Murphy",
+    "first_response_worker": "Chloe Evans",
+    "early_help_worker": "Ravi Kumar",
+    "disabled_children_worker": "Fiona Grant",
+    "da_screener": "Nadia Hussain",
+    "ooh_worker": "Sam Taylor",
+    "ooh_manager": "Karen Brooks",
+    "daat_manager": "Paul Robinson",
+    "service_manager": "Angela Price",
+    "service_manager2": "Michael Hughes",
+    "fr_service_manager": "Rebecca Stone",
+    "strategic_manager": "David Clarke",
+    "assistant_director": "Janet Morris",
+    "auditor": "Olivia Turner",
     "admin": "Chris Walker",
 }
 
@@ -83,14 +103,18 @@ def create_user(username, roles, agency, team, display_name, password_stdin) -> 
     except Invalid as err:
         for field, messages in err.errors.items():
             click.echo(f"{field}: {'; '.join(messages)}", err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(sorted(user.roles))}")
 
 
 @main.command("deploy")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Folder holding processes/, dmn/ and forms/ (default: MASH_MODELS_DIR)")
+@click.option(
+    "--path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding processes/, dmn/ and forms/ (default: MASH_MODELS_DIR)",
+)
 @click.option("--note", default=None)
 def deploy(paths, path, note) -> None:
     """Validate and deploy the model files as a new version (no-op if unchanged).
@@ -103,20 +127,30 @@ def deploy(paths, path, note) -> None:
     for folder in folders:
         files.update(deployments.read_model_dir(folder))
     for single in (p for p in paths if p.is_file()):
-        folder = ("dmn" if single.name.endswith((".tests.json", ".dmn")) else
-                  "processes" if single.suffix == ".bpmn" else "forms")
+        folder = (
+            "dmn"
+            if single.name.endswith((".tests.json", ".dmn"))
+            else "processes"
+            if single.suffix == ".bpmn"
+            else "forms"
+        )
         files[f"{folder}/{single.name}"] = single.read_bytes()
     try:
         deployment, created = deployments.deploy(files, actor_name="cli", note=note)
     except Invalid as err:
         for problem in err.details.get("problems") or []:
             where = f"{problem['file']}:{problem['line']}" if problem.get("line") else problem["file"]
-            element = problem.get("element_name") or problem.get("element_id")
-            click.echo(f"{problem['severity']}: {where}{f' ({element})' if element else ''}: {problem['message']}",
-                       err=True)
+            element = problem.get("element_name") or problem.get("element")
+            click.echo(
+                f"{problem['severity']}: {where}{f' ({element})' if element else ''}: {problem['message']} "
+                f"[{problem['rule']}]",
+                err=True,
+            )
         click.echo(f"deploy refused, nothing changed: {err.message}", err=True)
-        raise SystemExit(2)
-    click.echo(f"{'deployed' if created else 'unchanged:'} version {deployment.version} ({deployment.bundle_hash[:12]})")
+        raise SystemExit(2) from None
+    click.echo(
+        f"{'deployed' if created else 'unchanged:'} version {deployment.version} ({deployment.bundle_hash[:12]})"
+    )
 
 
 @main.command("demo")
@@ -129,15 +163,19 @@ def demo() -> None:
     for username, (roles, agency, team) in DEMO_USERS.items():
         existing = users.get_by_username(username)
         if existing is None:
-            users.create_user(username, DEMO_PASSWORD, roles, display_name=DEMO_NAMES.get(username),
-                              agency=agency, team=team)
+            users.create_user(
+                username, DEMO_PASSWORD, roles, display_name=DEMO_NAMES.get(username), agency=agency, team=team
+            )
             made += 1
         elif existing.display_name == username.replace("_", " ").title() and username in DEMO_NAMES:
             users.set_display_name(existing, DEMO_NAMES[username])  # the old made-up name from the username
     deployment, _ = deployments.deploy(deployments.read_model_dir(current_app.config["MODELS_DIR"]), actor_name="demo")
-    click.echo(f"demo users: {made} created, {len(DEMO_USERS) - made} already there; models at version {deployment.version}")
-    from app.services import audit_sampling
-    from app.services.errors import ProcessFailed
+    click.echo(
+        f"demo users: {made} created, {len(DEMO_USERS) - made} already there; models at version {deployment.version}"
+    )
+    from app.services.audit import audit_sampling
+    from app.services.core.errors import ProcessFailed
+
     try:
         _, started = audit_sampling.start()  # the monthly sampling cycle: one long-running instance
         click.echo(f"audit sampling: {'started' if started else 'already running'}")
@@ -153,16 +191,19 @@ def audit_sampling_group() -> None:
 @audit_sampling_group.command("start")
 def audit_sampling_start() -> None:
     """Start the one long-running sampling instance (no-op if it is running)."""
-    from app.services import audit_sampling
-    from app.services.errors import ProcessFailed
+    from app.services.audit import audit_sampling
+    from app.services.core.errors import ProcessFailed
+
     try:
         instance, started = audit_sampling.start()
     except ProcessFailed as err:
         click.echo(err.message, err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     due = instance.next_timer_at
-    click.echo(f"audit sampling {'started' if started else 'already running'}: instance {instance.id}"
-               + (f", next draw {due.astimezone(LONDON):%A %d %B %Y %H:%M} UK time" if due else ""))
+    click.echo(
+        f"audit sampling {'started' if started else 'already running'}: instance {instance.id}"
+        + (f", next draw {due.astimezone(LONDON):%A %d %B %Y %H:%M} UK time" if due else "")
+    )
 
 
 @main.group("index")
@@ -180,7 +221,7 @@ def import_index(csv_file) -> None:
         click.echo(err.message, err=True)
         for line, problems in err.errors.items():
             click.echo(f"  {line}: {'; '.join(problems)}", err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"imported: {result.created} created, {result.updated} updated")
 
 
@@ -200,10 +241,10 @@ def calendar_add(start, duration, kind) -> None:
         due = calendar_admin.deadline(moment, duration, kind)
     except ValueError:
         click.echo("--from must be an ISO 8601 instant, for example 2026-11-27T16:30:00+00:00", err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     except Invalid as err:
         click.echo("; ".join(m for ms in err.errors.values() for m in ms), err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"{due.isoformat()}  ({due.astimezone(LONDON):%A %d %B %Y %H:%M} UK time)")
 
 
@@ -226,7 +267,7 @@ def closures_add(day, reason) -> None:
         row = calendar_admin.add_closure(day.date(), reason)
     except Invalid as err:
         click.echo("; ".join(m for ms in err.errors.values() for m in ms), err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"closure day added: {row.day.isoformat()}")
 
 
@@ -237,7 +278,7 @@ def closures_remove(day) -> None:
         calendar_admin.remove_closure(day.date())
     except NotFound as err:
         click.echo(err.message, err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"closure day removed: {day.date().isoformat()}")
 
 
@@ -265,7 +306,8 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Check every history hash chain and its anchor; name the first broken entry (exit 1)."""
-    from app.services import audit
+    from app.services.audit import audit
+
     result = audit.verify()
     if result.first is None:
         click.echo(f"history intact: {result.entries} entries in {result.chains} chains")
@@ -279,7 +321,8 @@ def audit_verify() -> None:
 @click.option("--instance", "instance_id", type=int, help="Only this case")
 def repair(apply, instance_id) -> None:
     """Find cases stopped by an engine hook never delivered (unmerged partner answers) and repair them."""
-    from app.services import repair as repairs
+    from app.services.cases import repair as repairs
+
     found = repairs.find_and_repair(apply=apply, instance_id=instance_id)
     for case in found:
         steps = ", ".join(f"{s['bpmn_id']} ({s['kind']}, {len(s['instances'])} instance(s))" for s in case.steps)
@@ -297,7 +340,7 @@ def scheduler(interval) -> None:
     """Run the timer sweeper (APScheduler, one process; never inside web workers)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
 
     def sweep() -> None:
         with app.app_context():
@@ -305,14 +348,13 @@ def scheduler(interval) -> None:
             if count:
                 click.echo(f"fired {count} timer(s)")
 
-    runner = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
-                                                             "misfire_grace_time": None})
+    runner = BlockingScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
     runner.add_job(sweep, "interval", seconds=interval, next_run_time=datetime.now(LONDON))
     click.echo(f"scheduler: sweeping due timers every {interval} s (Ctrl+C to stop)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         runner.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
 # What the access log records: time, worker pid, method, path WITHOUT the query string (a search
@@ -321,21 +363,52 @@ ACCESS_LOG_FORMAT = '%(t)s [%(p)s] "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 @main.command("serve", with_appcontext=False)
-@click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (each builds its own app and database pool)")
+@click.option(
+    "--workers",
+    "-w",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (each builds its own app and database pool)",
+)
 @click.option("--bind", "-b", default="127.0.0.1:8000", show_default=True, help="HOST:PORT (or unix:PATH)")
-@click.option("--timeout", default=60, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds a worker may be silent before it is killed and replaced")
-@click.option("--graceful-timeout", default=30, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds workers get to finish their requests on HUP/TERM")
+@click.option(
+    "--timeout",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds a worker may be silent before it is killed and replaced",
+)
+@click.option(
+    "--graceful-timeout",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds workers get to finish their requests on HUP/TERM",
+)
 @click.option("--pid", "pidfile", default=None, type=click.Path(dir_okay=False), help="Write the master's pid here")
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log each request to stderr (path without query string; no addresses)")
-@click.option("--keep-alive", "keep_alive", default=0, show_default=True, type=click.IntRange(0, 300),
-              help="Seconds an idle client connection stays open (0: close after each response, gunicorn's "
-                   "sync workers; more: threaded workers that keep connections alive, for clients that reuse them)")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Threads per worker (more than 1 implies threaded workers)")
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log each request to stderr (path without query string; no addresses)",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 300),
+    help="Seconds an idle client connection stays open (0: close after each response, gunicorn's "
+    "sync workers; more: threaded workers that keep connections alive, for clients that reuse them)",
+)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (more than 1 implies threaded workers)",
+)
 def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log, keep_alive, threads) -> None:
     """Run the production web server (gunicorn; one master, N workers).
 
@@ -350,19 +423,27 @@ def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log, keep_al
         config = config_from_env()
     except RuntimeError as err:
         click.echo(str(err), err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     if not config.SECRET_KEY:  # fail here, once, rather than in every worker
         click.echo("Set MASH_SECRET_KEY: production refuses to start without a secret key", err=True)
         raise SystemExit(2)
 
     options = {
-        "bind": [bind], "workers": workers, "timeout": timeout,
+        "bind": [bind],
+        "workers": workers,
+        "timeout": timeout,
         # sync workers answer `Connection: close`; gthread workers keep a connection open `keep_alive` seconds
-        "worker_class": "gthread" if keep_alive or threads > 1 else "sync", "threads": threads,
+        "worker_class": "gthread" if keep_alive or threads > 1 else "sync",
+        "threads": threads,
         "keepalive": keep_alive or None,
-        "graceful_timeout": graceful_timeout, "preload_app": False, "proc_name": "mash",
-        "pidfile": pidfile, "accesslog": "-" if access_log else None, "access_log_format": ACCESS_LOG_FORMAT,
-        "errorlog": "-", "control_socket_disable": True,  # no shared ~/.gunicorn socket between servers
+        "graceful_timeout": graceful_timeout,
+        "preload_app": False,
+        "proc_name": "mash",
+        "pidfile": pidfile,
+        "accesslog": "-" if access_log else None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "control_socket_disable": True,  # no shared ~/.gunicorn socket between servers
     }
 
     class MashServer(BaseApplication):
@@ -374,7 +455,10 @@ def serve(workers, bind, timeout, graceful_timeout, pidfile, access_log, keep_al
         def load(self):
             return create_app()  # in the worker, after the fork: its own engine and pool
 
-    click.echo(f"mash serve: {workers} worker(s) on {bind} ({config.NAME} configuration; "
-               f"{options['worker_class']} workers, keep-alive {keep_alive} s); "
-               "run one `mash scheduler` beside it for timers", err=True)
+    click.echo(
+        f"mash serve: {workers} worker(s) on {bind} ({config.NAME} configuration; "
+        f"{options['worker_class']} workers, keep-alive {keep_alive} s); "
+        "run one `mash scheduler` beside it for timers",
+        err=True,
+    )
     MashServer().run()

@@ -3,16 +3,18 @@
 Why classes: tests, development and production differ in a few named switches (demo users are
 allowed only in development, cookies are Secure only behind TLS) and must never be confused.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 # A source checkout runs on the repository's own models and keeps its SQLite file in instance/;
 # an installed wheel (ROOT is then site-packages) uses the models shipped inside the package
 # (app/default_models/, copied there by setup.py at build time) and ./instance/.
-CHECKOUT = (ROOT / "setup.cfg").is_file() and (ROOT / "processes").is_dir()
+CHECKOUT = (ROOT / "pyproject.toml").is_file() and (ROOT / "processes").is_dir()
 PACKAGED_MODELS = Path(__file__).resolve().parent / "default_models"
 DEFAULT_MODELS_DIR = ROOT if CHECKOUT or not PACKAGED_MODELS.is_dir() else PACKAGED_MODELS
 INSTANCE_DIR = ROOT / "instance" if CHECKOUT else Path.cwd() / "instance"
@@ -22,11 +24,13 @@ INSTANCE_DIR = ROOT / "instance" if CHECKOUT else Path.cwd() / "instance"
 # closed); 0300 126 1000 is the MASH in office hours.
 OUT_OF_HOURS_PHONE_DEFAULT = "01604 626938"
 
+
 class Config:
     NAME = "base"
     SECRET_KEY = os.environ.get("MASH_SECRET_KEY", "")
     SQLALCHEMY_DATABASE_URI = os.environ.get("MASH_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'mash.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL adds pool_pre_ping and pool_recycle (app.resilience)
+    # PostgreSQL adds pool_pre_ping and pool_recycle (app.resilience)
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {}
     DB_POOL_RECYCLE_SECONDS = int(os.environ.get("MASH_DB_POOL_RECYCLE_SECONDS", "1800"))
     MODELS_DIR = Path(os.environ.get("MASH_MODELS_DIR", str(DEFAULT_MODELS_DIR)))
     TOKEN_LIFETIME_MINUTES = int(os.environ.get("MASH_TOKEN_LIFETIME_MINUTES", "480"))
@@ -50,6 +54,8 @@ class Config:
     # N = the Nth address from the right of X-Forwarded-For (1 = the last hop, added by our proxy).
     TRUSTED_PROXIES = int(os.environ.get("MASH_TRUSTED_PROXIES", "0"))
     MAX_JSON_DEPTH = int(os.environ.get("MASH_MAX_JSON_DEPTH", "64"))  # deeper request bodies: 400
+    # Break-glass (app/services/access/break_glass.py): how long a reasoned emergency access lasts.
+    BREAK_GLASS_MINUTES = int(os.environ.get("MASH_BREAK_GLASS_MINUTES", "30"))
     # flask-smorest / OpenAPI
     API_TITLE = "MASH front door API"
     API_VERSION = "v1"

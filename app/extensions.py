@@ -1,4 +1,7 @@
 """Flask extensions as module-level singletons, initialised in create_app()."""
+
+from typing import TYPE_CHECKING
+
 import marshmallow as ma
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -20,19 +23,34 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. db.Model is made at run time (Flask-SQLAlchemy adds table names and bind
+# keys to Base), so a type checker cannot see it; to mypy it is Base, which it is built on.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 
 
 class ErrorBodySchema(ma.Schema):
     """What every API error answers (app.error_pages), documented as the OpenAPI default response."""
 
-    error = ma.fields.String(required=True, metadata={
-        "description": "A code: bad_request, unauthorised, forbidden, not_found, method_not_allowed, conflict, "
-                       "too_large, invalid, process_error, too_many_requests, server_error, ..."})
+    error = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "A code: bad_request, unauthorised, forbidden, not_found, method_not_allowed, conflict, "
+            "too_large, invalid, process_error, too_many_requests, server_error, ..."
+        },
+    )
     message = ma.fields.String(required=True, metadata={"description": "What went wrong, for a person to read"})
-    details = ma.fields.Dict(required=True, metadata={
-        "description": "More: {errors: {field: [message]}} for 422, {problems: [...]} for model problems, "
-                       "{retry_after: seconds} for 429; {} when there is nothing more"})
+    details = ma.fields.Dict(
+        required=True,
+        metadata={
+            "description": "More: {errors: {field: [message]}} for 422, {problems: [...]} for model problems, "
+            "{retry_after: seconds} for 429; {} when there is nothing more"
+        },
+    )
 
 
 class MashApi(Api):

@@ -12,25 +12,28 @@
 - Numbers too large for the database that slip through a schema: 422, not 500 (a last resort in
   app.error_pages).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2 ** 31 - 1  # the id columns are INTEGER (PostgreSQL: 32 bits)
+MAX_ID = 2**31 - 1  # the id columns are INTEGER (PostgreSQL: 32 bits)
 DEFAULT_MAX_JSON_DEPTH = 64
 
 
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` that matches only ids the database can hold: a larger number is a 404."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,  # noqa: A002
-                 signed: bool = False) -> None:
+    def __init__(
+        self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID, signed: bool = False
+    ) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
 
 
@@ -94,7 +97,7 @@ def check_json_body() -> None:
     """Parse a JSON request body once through the guarded loader, so nothing later (webargs parses
     with the standard library) meets one too deep or with unstorable text. 400 with a message,
     413 when too large."""
-    if not request.is_json or not request.content_length and not request.headers.get("Transfer-Encoding"):
+    if not request.is_json or (not request.content_length and not request.headers.get("Transfer-Encoding")):
         return
     try:
         request.get_json(cache=True)
@@ -104,17 +107,18 @@ def check_json_body() -> None:
             cause = cause.__cause__ or cause.__context__ if cause is not None else None
             if isinstance(cause, UnstorableText):
                 raise BadRequest(UNSTORABLE_MESSAGE) from None
-        raise BadRequest("The request body is not valid JSON, or it is nested too deeply "
-                         f"(at most {_max_depth()} levels)") from err
+        raise BadRequest(
+            f"The request body is not valid JSON, or it is nested too deeply (at most {_max_depth()} levels)"
+        ) from err
 
 
 def check_text_params() -> None:
     """400 for a NUL or a lone surrogate in the path, the query string or a form field."""
     values: list[str] = [str(v) for v in (request.view_args or {}).values() if isinstance(v, str)]
-    values.extend(k for k in request.args.keys())
+    values.extend(k for k in request.args)
     values.extend(v for _, v in request.args.items(multi=True))
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        values.extend(k for k in request.form.keys())
+        values.extend(k for k in request.form)
         values.extend(v for _, v in request.form.items(multi=True))
         values.extend(f.filename or "" for _, f in request.files.items(multi=True))
     if any(unstorable(v) for v in values):

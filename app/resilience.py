@@ -15,10 +15,12 @@ reports them as OperationalError with SQLSTATE class 08 or an admin/crash shutdo
 SQLSTATE when the client side saw the socket close). Every other database error is unchanged.
 Nothing about the request's content is logged.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, request
 from sqlalchemy.exc import DBAPIError
@@ -40,7 +42,7 @@ def engine_options(uri: str, configured: dict | None, recycle: int = POOL_RECYCL
     Every database: `hide_parameters`, so a database error's message (and any log of it) never
     quotes the values of a statement — they are case data. PostgreSQL (any driver) also gets
     `pool_pre_ping` and `pool_recycle`; SQLite's pool is left as it is (its connections are
-    files; app.services.transaction.configure_sqlite sets them up)."""
+    files; app.services.core.transaction.configure_sqlite sets them up)."""
     options = dict(configured or {})
     options.setdefault("hide_parameters", True)
     if uri.startswith("postgresql"):
@@ -49,7 +51,7 @@ def engine_options(uri: str, configured: dict | None, recycle: int = POOL_RECYCL
     return options
 
 
-def _psycopg_connection_lost(exc: BaseException) -> bool:
+def _psycopg_connection_lost(exc: BaseException | None) -> bool:
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a dependency
@@ -84,19 +86,22 @@ class RetryRequest(BaseException):
 class MashFlask(Flask):
     """Flask, plus: a dropped database connection is retried (safe methods) or a 503 (others)."""
 
-    def handle_user_exception(self, e: Exception):  # type: ignore[override]
+    def handle_user_exception(self, e: Exception):
         if is_connection_lost(e):
             _discard_session()
             if request.method in SAFE_METHODS and not request.environ.get(RETRIED):
                 raise RetryRequest() from e
             log.warning("database connection lost during %s %s; answered 503", request.method, request.url_rule)
-            e = ServiceUnavailable("The connection to the database was lost, so this may not have been saved. "
-                                   "Check the case, then try again.")
+            e = ServiceUnavailable(
+                "The connection to the database was lost, so this may not have been saved. "
+                "Check the case, then try again."
+            )
         return super().handle_user_exception(e)
 
 
 def _discard_session() -> None:
     from app.extensions import db
+
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the session is removed at teardown anyway
@@ -115,14 +120,16 @@ class RetryOnDisconnect:
             return self.wsgi_app(environ, start_response)
         except RetryRequest:
             environ[RETRIED] = True
-            log.warning("database connection lost during %s; retrying once on a fresh connection",
-                        environ.get("REQUEST_METHOD"))
+            log.warning(
+                "database connection lost during %s; retrying once on a fresh connection", environ.get("REQUEST_METHOD")
+            )
             self._dispose_pool()
             return self.wsgi_app(environ, start_response)
 
     def _dispose_pool(self) -> None:
         """Drop every idle pooled connection (they may all be dead: a server restart kills them all)."""
         from app.extensions import db
+
         try:
             with self.app.app_context():
                 db.engine.dispose()

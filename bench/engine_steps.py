@@ -1,19 +1,24 @@
 """What the model's constructs cost the engine per step: SpiffWorkflow alone, in memory (no DB, no HTTP).
 
 The Stage 1 route mix of bench/stage1.py runs through `app.engine.Runtime` (the host's evaluator,
-FEEL decisions and checks) on three models, cases interleaved so machine load hits each alike:
+FEEL decisions and checks) on these models, cases interleaved so machine load hits each alike:
 
   front_door            processes/ as deployed;
+  front_door, host run  the same, each completion as the host runs it (app/services persist_run): the state
+                        restored, the task completed, withdrawals, case dates, the state dumped, the waiting
+                        timers and the ready tasks read;
   front_door, no timers the same with every timer boundary event removed (and its outgoing flows):
                         what the boundary timers cost each step (the routes do not wait for them);
   five_tasks            bench/models: start -> 5 user tasks -> end, the floor.
 
 Per model it prints the median and p95 time of one task completion (Runtime.complete_task, which runs
-do_engine_steps twice around refresh_timers), the number of tasks in the tree at the end of a case, and
-(with --profile) where the time goes inside SpiffWorkflow for the deployed front door.
+do_engine_steps twice around refresh_timers), wall clock and CPU time of this process (CPU time is what
+the machine's other load changes least), the number of tasks in the tree at the end of a case, and (with
+--profile) where the deployed front door's completion time goes, per call site.
 
-    .venv/bin/python bench/engine_steps.py [--cases 21] [--profile]
+    .venv/bin/python bench/engine_steps.py [--cases 21] [--profile] [--models-dir DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +35,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stage1 import (FRONT_DOOR, ROUTES, Run, as_host_stores, contact_body, engine_seed, percentile,  # noqa: E402
-                          pick, stub_operations)
+from bench.stage1 import (  # noqa: E402
+    FRONT_DOOR,
+    ROUTES,
+    Run,
+    as_host_stores,
+    contact_body,
+    engine_seed,
+    percentile,
+    pick,
+    stub_operations,
+)
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN}
@@ -44,7 +58,9 @@ def without_boundary_timers(source: bytes) -> tuple[bytes, int]:
     root = ET.fromstring(source)
     removed = 0
     for process in root.iter(f"{{{BPMN}}}process"):
-        timers = [e for e in process.findall("bpmn:boundaryEvent", NS) if e.find("bpmn:timerEventDefinition", NS) is not None]
+        timers = [
+            e for e in process.findall("bpmn:boundaryEvent", NS) if e.find("bpmn:timerEventDefinition", NS) is not None
+        ]
         ids = {e.get("id") for e in timers}
         flows = [f for f in process.findall("bpmn:sequenceFlow", NS) if f.get("sourceRef") in ids]
         flow_ids = {f.get("id") for f in flows}
@@ -67,7 +83,7 @@ def bundle_of(files: dict[str, bytes]):
     from app.engine.functions import build_functions
     from app.engine.loader import build_bundle
     from app.engine.runtime import FeelDecisionEngine
-    from app.services.roles import ROLES
+    from app.services.core.roles import ROLES
 
     install_in_spiff()
     ev = RestrictedEvaluator(build_functions(CLOCK.now, MashCalendar()))
@@ -75,10 +91,11 @@ def bundle_of(files: dict[str, bytes]):
 
 
 class Model:
-    def __init__(self, name: str, files: dict[str, bytes], process_id: str):
-        self.name, self.process_id = name, process_id
+    def __init__(self, name: str, files: dict[str, bytes], process_id: str, host_run: bool = False):
+        self.name, self.process_id, self.host_run = name, process_id, host_run
         self.bundle, self.evaluator = bundle_of(files)
         self.run = Run()
+        self.cpu_seconds: list[float] = []
         self.tree_sizes: list[int] = []
 
     def case(self, n: int) -> None:
@@ -93,79 +110,179 @@ class Model:
             route = None
             workflow = runtime.start(self.process_id, {"started_by": "bench"})
             steps = tuple((f"task_{i}", {"note": f"step {i}"}) for i in range(1, 6))
+        state = runtime.dump(workflow) if self.host_run else None
         for bpmn_id, data in steps:
             ready = [t for t in runtime.ready_tasks(workflow) if t.bpmn_id == bpmn_id]
             if not ready:
                 self.run.wrong.append(f"{route.name if route else self.name}: {bpmn_id} not ready")
                 return
             data = as_host_stores(self.bundle, ready[0], data)
-            t0 = time.perf_counter()
-            runtime.complete_task(workflow, ready[0].id, data)
+            t0, c0 = time.perf_counter(), time.process_time()
+            if self.host_run:  # what app/services persist_run asks of the engine around one completion
+                runtime = Runtime(self.bundle, self.evaluator, stub_operations())
+                workflow = runtime.restore(self.process_id, state)
+                runtime.complete_task(workflow, ready[0].id, data)
+                case_data = dict(runtime.log.changed)
+                runtime.withdraw_tasks(workflow, case_data)
+                runtime.follow_case_dates(workflow, case_data)
+                state = runtime.dump(workflow)
+                runtime.waiting_timers(workflow)
+                runtime.ready_tasks(workflow, case_data)
+                workflow.is_completed()
+            else:
+                runtime.complete_task(workflow, ready[0].id, data)
+            self.cpu_seconds.append(time.process_time() - c0)
             self.run.task_seconds.append(time.perf_counter() - t0)
         self.tree_sizes.append(len(workflow.tasks))
         outcome = workflow.data.get("outcome") or workflow.last_task.data.get("outcome")
         if not workflow.is_completed() or (route is not None and outcome != route.outcome):
-            self.run.wrong.append(f"{route.name if route else self.name}: completed={workflow.is_completed()} "
-                                  f"outcome={outcome}")
+            self.run.wrong.append(
+                f"{route.name if route else self.name}: completed={workflow.is_completed()} outcome={outcome}"
+            )
+
+
+# Where a completion's time goes: SpiffWorkflow's call sites and the host's (cumulative, so nested rows overlap)
+PROFILE_SITES = (
+    ("SpiffWorkflow/bpmn/workflow.py", "do_engine_steps"),
+    ("SpiffWorkflow/bpmn/workflow.py", "_do_engine_steps"),
+    ("app/engine/task_walk.py", "_do_engine_steps"),
+    ("SpiffWorkflow/bpmn/workflow.py", "refresh_timers"),
+    ("SpiffWorkflow/workflow.py", "update_waiting_tasks"),
+    ("app/engine/task_walk.py", "update_waiting_tasks"),
+    ("SpiffWorkflow/bpmn/specs/mixins/unstructured_join.py", "_update_hook"),
+    ("SpiffWorkflow/bpmn/specs/mixins/parallel_gateway.py", "_check_threshold_unstructured"),
+    ("app/engine/task_walk.py", "_check_threshold_unstructured"),
+    ("app/engine/task_walk.py", "tasks_named"),
+    ("SpiffWorkflow/bpmn/specs/control.py", "_check_threshold_unstructured"),
+    ("SpiffWorkflow/workflow.py", "get_tasks"),
+    ("app/engine/task_walk.py", "get_tasks"),
+    ("app/engine/task_walk.py", "ready_engine_tasks"),
+    ("app/engine/task_walk.py", "_found"),
+    ("SpiffWorkflow/bpmn/util/task.py", "_next"),
+    ("SpiffWorkflow/util/task.py", "_next"),
+    ("app/engine/task_walk.py", "__next__"),
+    ("SpiffWorkflow/task.py", "is_descendant_of"),
+    ("SpiffWorkflow/task.py", "run"),
+    ("SpiffWorkflow/specs/base.py", "_update"),
+    ("SpiffWorkflow/bpmn/specs/mixins/events/event_types.py", "_update_hook"),
+    ("SpiffWorkflow/task.py", "_inherit_data"),
+    ("SpiffWorkflow/task.py", "_set_state"),
+    ("logging/__init__.py", "info"),
+    ("copy.py", "deepcopy"),
+    ("app/engine/runtime.py", "_snapshot"),
+    ("app/engine/runtime.py", "will_complete"),
+    ("app/engine/runtime.py", "_advance"),
+    ("app/engine/runtime.py", "ready_tasks"),
+    ("app/engine/runtime.py", "_note_changes"),
+    ("app/engine/evaluator.py", "evaluate"),
+    ("app/engine/runtime.py", "restore"),
+    ("app/engine/runtime.py", "dump"),
+    ("app/engine/runtime.py", "from_dict"),
+    ("SpiffWorkflow/bpmn/serializer/default/workflow.py", "from_dict"),
+    ("SpiffWorkflow/bpmn/serializer/default/workflow.py", "to_dict"),
+    ("app/engine/runtime.py", "withdraw_tasks"),
+    ("app/engine/runtime.py", "waiting_timers"),
+)
+
+
+def profile(files: dict[str, bytes], cases: int, host_run: bool) -> None:
+    front = Model("front_door", files, FRONT_DOOR, host_run=host_run)
+    for n in range(len(ROUTES)):
+        front.case(n)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for n in range(cases):
+        front.case(n)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    completions = sum(len(pick(n).steps) for n in range(cases))
+    root = "case" if host_run else "complete_task"
+    total = sum(
+        v[3] for k, v in stats.stats.items() if k[2] == root and k[0].endswith(("engine_steps.py", "runtime.py"))
+    )
+    if host_run:  # the timed part of a case: everything but start and the ready-task look-up before each step
+        total = sum(
+            v[3]
+            for k, v in stats.stats.items()
+            if k[2] in ("restore", "complete_task", "withdraw_tasks", "follow_case_dates", "dump", "waiting_timers")
+            and k[0].endswith("runtime.py")
+        )
+    what = "the host's run (restore .. dump)" if host_run else "Runtime.complete_task"
+    print()
+    print(
+        f"where the front door's time goes, {what}: {total:.2f} s under the profiler for {completions} "
+        f"completions; cumulative per call site (nested rows overlap), Python calls per completion "
+        f"{stats.total_calls / completions:,.0f}"
+    )
+    rows = []
+    for (filename, _line, name), (_cc, calls, _tt, cumulative, _callers) in stats.stats.items():
+        for where, site in PROFILE_SITES:
+            if name == site and filename.endswith(where):
+                rows.append((cumulative, calls, f"{where.split('site-packages/')[-1]}:{name}"))
+    for cumulative, calls, label in sorted(rows, reverse=True):
+        if cumulative >= 0.005 * total:
+            print(f"  {100 * cumulative / total:5.1f}%  {calls / completions:8.1f} calls/completion  {label}")
 
 
 def main(argv=None) -> None:
-    from app.services.deployments import read_model_dir
+    from app.services.modelling.deployments import read_model_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=21, help="cases per model (default 21: 3 of each route)")
     parser.add_argument("--profile", action="store_true", help="profile the deployed front door's cases")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=ROOT,
+        help="the models (processes/, dmn/, forms/) to run; default this checkout's",
+    )
     args = parser.parse_args(argv)
 
-    files = read_model_dir(ROOT)
+    files = read_model_dir(args.models_dir)
     stripped, removed = without_boundary_timers(files[f"processes/{FRONT_DOOR}.bpmn"])
-    models = [Model("front_door", files, FRONT_DOOR),
-              Model(f"front_door, {removed} boundary timers removed", {**files, f"processes/{FRONT_DOOR}.bpmn": stripped},
-                    FRONT_DOOR),
-              Model("five_tasks (bench/models)", read_model_dir(ROOT / "bench" / "models"), "five_tasks")]
+    models = [
+        Model("front_door", files, FRONT_DOOR),
+        Model("front_door, host run (restore .. dump)", files, FRONT_DOOR, host_run=True),
+        Model(
+            f"front_door, {removed} boundary timers removed",
+            {**files, f"processes/{FRONT_DOOR}.bpmn": stripped},
+            FRONT_DOOR,
+        ),
+        Model("five_tasks (bench/models)", read_model_dir(ROOT / "bench" / "models"), "five_tasks"),
+    ]
     for model in models:  # warm-up: first evaluations compile and cache
         for n in range(len(ROUTES)):
             model.case(n)
         model.run = Run()
+        model.cpu_seconds.clear()
         model.tree_sizes.clear()
+    load_before = os.getloadavg()
     for n in range(args.cases):  # interleaved
         for model in models:
             model.case(n)
 
-    print(f"engine per task completion, in memory (Runtime.complete_task; {args.cases} cases per model, "
-          f"interleaved; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
-    print(f"{'model':42} {'tasks':>6} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'tree size':>10}")
+    print(
+        f"engine per task completion, in memory (Runtime.complete_task; {args.cases} cases per model, "
+        f"interleaved; models {args.models_dir}; load {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after, "
+        f"on {os.cpu_count()} CPUs)"
+    )
+    print(
+        f"{'model':42} {'tasks':>6} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'CPU p50':>8} {'CPU p95':>8} "
+        f"{'tree size':>10}"
+    )
     for model in models:
         times = model.run.task_seconds
-        print(f"{model.name:42} {len(times):>6} {percentile(times, 50):>8.2f} {percentile(times, 95):>8.2f} "
-              f"{1000 * statistics.fmean(times):>8.2f} {statistics.median(model.tree_sizes):>10.0f}")
+        print(
+            f"{model.name:42} {len(times):>6} {percentile(times, 50):>8.2f} {percentile(times, 95):>8.2f} "
+            f"{1000 * statistics.fmean(times):>8.2f} {percentile(model.cpu_seconds, 50):>8.2f} "
+            f"{percentile(model.cpu_seconds, 95):>8.2f} {statistics.median(model.tree_sizes):>10.0f}"
+        )
         for problem in sorted(set(model.run.wrong)):
             print(f"  ! {problem}")
 
     if args.profile:
-        profiler = cProfile.Profile()
-        front = Model("front_door", files, FRONT_DOOR)
-        for n in range(len(ROUTES)):
-            front.case(n)
-        profiler.enable()
-        for n in range(args.cases):
-            front.case(n)
-        profiler.disable()
-        stats = pstats.Stats(profiler)
-        total = sum(v[3] for k, v in stats.stats.items() if k[2] == "complete_task" and "runtime.py" in k[0])
-        print()
-        print(f"where the front door's completion time goes (cumulative, share of Runtime.complete_task = "
-              f"{total:.2f} s under the profiler)")
-        wanted = ("update_waiting_tasks", "_update_hook", "_update", "do_engine_steps", "refresh_timers",
-                  "_check_threshold_unstructured", "get_tasks", "_run_hook", "run", "deepcopy", "_advance",
-                  "evaluate", "_predict", "_sync_children", "_on_ready", "ready_tasks", "_note_changes")
-        rows = []
-        for (filename, _line, name), (_cc, calls, _tt, cumulative, _callers) in stats.stats.items():
-            if name in wanted and ("SpiffWorkflow" in filename or "/app/" in filename or "copy.py" in filename):
-                where = filename.split("site-packages/")[-1].split("/work/main/")[-1]
-                rows.append((cumulative, calls, f"{where}:{name}"))
-        for cumulative, calls, label in sorted(rows, reverse=True)[:18]:
-            print(f"  {100 * cumulative / total:5.1f}%  {calls:>8} calls  {label}")
+        profile(files, args.cases, host_run=False)
+        profile(files, args.cases, host_run=True)
 
 
 if __name__ == "__main__":

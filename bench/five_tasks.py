@@ -21,6 +21,7 @@ Modes (all print, none asserts a time):
     .venv/bin/python bench/five_tasks.py --scaling --database-url postgresql+psycopg://postgres@127.0.0.1:5432/mash_bench
     .venv/bin/python bench/five_tasks.py --memory 10000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stage1 import (DEMO_PASSWORD, SCRATCH_PG_DB, Server, database_description, log,  # noqa: E402
-                          percentile, prepare_postgresql, workspace)
+from bench.stage1 import (  # noqa: E402
+    DEMO_PASSWORD,
+    SCRATCH_PG_DB,
+    Server,
+    database_description,
+    log,
+    percentile,
+    prepare_postgresql,
+    workspace,
+)
 
 MODELS = ROOT / "bench" / "models"
 PROCESS = "five_tasks"
@@ -94,7 +103,9 @@ def one_instance(client: Client, figures: Figures) -> None:
         if task_id is None:
             figures.wrong.append(f"instance {instance_id}: no ready task before step {step}")
             return
-        response, elapsed = client.timed("POST", f"/api/v1/tasks/{task_id}/complete", {"data": {"note": f"step {step}"}})
+        response, elapsed = client.timed(
+            "POST", f"/api/v1/tasks/{task_id}/complete", {"data": {"note": f"step {step}"}}
+        )
         if response.status_code != 200:
             figures.wrong.append(f"complete step {step}: {response.status_code} {response.text[:200]}")
             return
@@ -124,8 +135,7 @@ def sql_per_completion(database_url: str, instances: int = 20) -> dict[str, floa
     from app import create_app
     from app.config import DevelopmentConfig
 
-    config = type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": database_url,
-                                                         "MODELS_DIR": MODELS})
+    config = type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, "MODELS_DIR": MODELS})
     app = create_app(config)
     client = app.test_client()
     token = client.post("/api/v1/auth/token", json={"username": USER, "password": DEMO_PASSWORD}).json
@@ -134,6 +144,7 @@ def sql_per_completion(database_url: str, instances: int = 20) -> dict[str, floa
     committed = [False]
     with app.app_context():
         from app.extensions import db
+
         engine = db.engine
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):
@@ -214,16 +225,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--instances", type=int, default=50, help="instances per round (default 50)")
-    parser.add_argument("--database-url", help="default a fresh temporary SQLite file; or "
-                        f"postgresql+psycopg://postgres@127.0.0.1:5432/{SCRATCH_PG_DB} (emptied first)")
+    parser.add_argument(
+        "--database-url",
+        help="default a fresh temporary SQLite file; or "
+        f"postgresql+psycopg://postgres@127.0.0.1:5432/{SCRATCH_PG_DB} (emptied first)",
+    )
     parser.add_argument("--scaling", action="store_true", help="1 worker vs 4 workers, concurrent clients")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client processes for --scaling")
     parser.add_argument("--memory", type=int, default=0, metavar="N", help="RSS of the worker over N completions")
     parser.add_argument("--skip-sql", action="store_true", help="do not count SQL in-process")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database and server logs")
-    parser.add_argument("--compare-with", type=Path, metavar="DIR",
-                        help="also serve the app of another checkout (e.g. `git archive` of the commit before a "
-                             "change, without its bench/) on its own database; rounds alternate between the two")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="DIR",
+        help="also serve the app of another checkout (e.g. `git archive` of the commit before a "
+        "change, without its bench/) on its own database; rounds alternate between the two",
+    )
     return parser.parse_args(argv)
 
 
@@ -248,12 +266,14 @@ def main(argv=None) -> None:
 
 
 def header(database: str, server: str) -> None:
-    from importlib.metadata import version
     import platform
+    from importlib.metadata import version
 
     print(f"five-task model (bench/models), {PROCESS}: start -> 5 user tasks -> end")
-    print(f"  python {platform.python_version()}, SpiffWorkflow {version('SpiffWorkflow')}, "
-          f"SQLAlchemy {version('SQLAlchemy')}, {os.cpu_count()} CPUs")
+    print(
+        f"  python {platform.python_version()}, SpiffWorkflow {version('SpiffWorkflow')}, "
+        f"SQLAlchemy {version('SQLAlchemy')}, {os.cpu_count()} CPUs"
+    )
     print(f"  database  {database}")
     print(f"  server    {server}")
     print(f"  load      {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min)")
@@ -272,7 +292,7 @@ def compared(url: str, tmp: Path, args) -> dict[str, list[Figures]]:
         for client in clients.values():
             run_round(client, 5)
         for n in range(args.rounds):
-            for name, client in (clients.items() if n % 2 == 0 else reversed(clients.items())):
+            for name, client in clients.items() if n % 2 == 0 else reversed(clients.items()):
                 results[name].append(run_round(client, args.instances))
                 log(f"  round {n + 1} {name}: completion p50 {ms(results[name][-1].completion_seconds, 50)} ms")
     return results
@@ -289,8 +309,10 @@ def sequential(url: str, tmp: Path, args, database: str, load_before) -> None:
         for name, figs in results.items():
             every = [t for r in figs for t in r.completion_seconds]
             p50s = sorted(percentile(r.completion_seconds, 50) for r in figs)
-            print(f"{name:>40} {ms(every, 50):>13} {ms(every, 95):>7} "
-                  f"{f'{p50s[0]:.1f}-{p50s[-1]:.1f}':>22} {statistics.median(r.per_second for r in figs):>7.1f}")
+            print(
+                f"{name:>40} {ms(every, 50):>13} {ms(every, 95):>7} "
+                f"{f'{p50s[0]:.1f}-{p50s[-1]:.1f}':>22} {statistics.median(r.per_second for r in figs):>7.1f}"
+            )
         print()
     else:
         with Server(url, MODELS, tmp, kind="serve", workers=1) as server:
@@ -298,8 +320,10 @@ def sequential(url: str, tmp: Path, args, database: str, load_before) -> None:
             run_round(client, 5)  # warm: bundle compiled, statement caches, connection open
             for n in range(args.rounds):
                 rounds.append(run_round(client, args.instances))
-                log(f"  round {n + 1}/{args.rounds}: completion p50 {ms(rounds[-1].completion_seconds, 50)} ms, "
-                    f"{rounds[-1].per_second:.1f} instances/s")
+                log(
+                    f"  round {n + 1}/{args.rounds}: completion p50 {ms(rounds[-1].completion_seconds, 50)} ms, "
+                    f"{rounds[-1].per_second:.1f} instances/s"
+                )
             description = server.description
     sql = None if args.skip_sql else sql_per_completion(url)
     every = [t for r in rounds for t in r.completion_seconds]
@@ -308,8 +332,10 @@ def sequential(url: str, tmp: Path, args, database: str, load_before) -> None:
     print()
     print(f"{'round':>6} {'complete p50':>13} {'complete p95':>13} {'start p50':>10} {'lookup p50':>11} {'inst/s':>8}")
     for n, r in enumerate(rounds, 1):
-        print(f"{n:>6} {ms(r.completion_seconds, 50):>13} {ms(r.completion_seconds, 95):>13} "
-              f"{ms(r.start_seconds, 50):>10} {ms(r.lookup_seconds, 50):>11} {r.per_second:>8.1f}")
+        print(
+            f"{n:>6} {ms(r.completion_seconds, 50):>13} {ms(r.completion_seconds, 95):>13} "
+            f"{ms(r.start_seconds, 50):>10} {ms(r.lookup_seconds, 50):>11} {r.per_second:>8.1f}"
+        )
     medians = sorted(percentile(r.completion_seconds, 50) for r in rounds)
     rates = sorted(r.per_second for r in rounds)
     print(f"{'all':>6} {ms(every, 50):>13} {ms(every, 95):>13}")
@@ -317,20 +343,28 @@ def sequential(url: str, tmp: Path, args, database: str, load_before) -> None:
     lo, hi = PEER["completion_median_ms"]
     ours = statistics.median(medians)
     print(f"{'':28} {'SpiffArena (published)':>24} {'this app (this run)':>22} {'ratio':>8}")
-    print(f"{'completion median (ms)':28} {f'{lo:.0f}-{hi:.0f}':>24} "
-          f"{f'{medians[0]:.1f}-{medians[-1]:.1f}':>22} {f'{lo / ours:.1f}x':>8}")
+    print(
+        f"{'completion median (ms)':28} {f'{lo:.0f}-{hi:.0f}':>24} "
+        f"{f'{medians[0]:.1f}-{medians[-1]:.1f}':>22} {f'{lo / ours:.1f}x':>8}"
+    )
     print(f"{'completion p95 (ms)':28} {'-':>24} {ms(every, 95):>22}")
     rlo, rhi = PEER["instances_per_s"]
-    print(f"{'instances/s':28} {f'{rlo}-{rhi}':>24} {f'{rates[0]:.1f}-{rates[-1]:.1f}':>22} "
-          f"{f'{statistics.median(rates) / rlo:.1f}x':>8}")
+    print(
+        f"{'instances/s':28} {f'{rlo}-{rhi}':>24} {f'{rates[0]:.1f}-{rates[-1]:.1f}':>22} "
+        f"{f'{statistics.median(rates) / rlo:.1f}x':>8}"
+    )
     if sql is not None:
         slo, shi = PEER["statements"]
         print(f"{'SQL statements/completion':28} {f'{slo}-{shi}':>24} {sql['statements']:>22.1f}")
         print(f"{'commits/completion':28} {PEER['commits']:>24} {sql['commits']:>22.1f}")
-        print(f"  (ours counted in-process on the same database, test client; BEGINs {sql['begins']:.1f}, "
-              f"SELECTs after the commit {sql['selects_after_commit']:.1f} per completion)")
-    print(f"  target: completion median <= 5 ms and p95 <= 10 ms over HTTP -> "
-          f"{'met' if ours <= 5 and percentile(every, 95) <= 10 else 'NOT met'}")
+        print(
+            f"  (ours counted in-process on the same database, test client; BEGINs {sql['begins']:.1f}, "
+            f"SELECTs after the commit {sql['selects_after_commit']:.1f} per completion)"
+        )
+    print(
+        f"  target: completion median <= 5 ms and p95 <= 10 ms over HTTP -> "
+        f"{'met' if ours <= 5 and percentile(every, 95) <= 10 else 'NOT met'}"
+    )
     print(f"  load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     for problem in sorted({w for r in rounds for w in r.wrong}):
         print(f"  ! {problem}")
@@ -350,8 +384,10 @@ def scaling(url: str, tmp: Path, args, database: str) -> None:
                 results[workers].append((per_s, inst_s, times))
                 problems += wrong
                 log(f"  round {n + 1}: {workers} worker(s) {per_s:.1f} completions/s")
-    header(database, f"`mash serve --workers 1|4 --keep-alive 5`; {args.clients} concurrent client processes, "
-                     f"rounds interleaved")
+    header(
+        database,
+        f"`mash serve --workers 1|4 --keep-alive 5`; {args.clients} concurrent client processes, rounds interleaved",
+    )
     print(f"  rounds    {args.rounds} x {args.clients} clients x {args.instances} instances per server")
     print()
     print(f"{'workers':>8} {'completions/s (median)':>23} {'instances/s':>12} {'complete p50':>13} {'p95':>7}")
@@ -359,11 +395,15 @@ def scaling(url: str, tmp: Path, args, database: str) -> None:
     for workers, rows in results.items():
         med[workers] = statistics.median(r[0] for r in rows)
         times = [t for r in rows for t in r[2]]
-        print(f"{workers:>8} {med[workers]:>23.1f} {statistics.median(r[1] for r in rows):>12.2f} "
-              f"{ms(times, 50):>13} {ms(times, 95):>7}")
+        print(
+            f"{workers:>8} {med[workers]:>23.1f} {statistics.median(r[1] for r in rows):>12.2f} "
+            f"{ms(times, 50):>13} {ms(times, 95):>7}"
+        )
     ratio = med[4] / med[1]
-    print(f"  4 workers / 1 worker throughput: {ratio:.2f}x (target >= 1.8x per 2 cores: "
-          f"{'met' if ratio >= 1.8 else 'NOT met'}; the clients and the database share the same {os.cpu_count()} CPUs)")
+    print(
+        f"  4 workers / 1 worker throughput: {ratio:.2f}x (target >= 1.8x per 2 cores: "
+        f"{'met' if ratio >= 1.8 else 'NOT met'}; the clients and the database share the same {os.cpu_count()} CPUs)"
+    )
     for problem in sorted(set(problems)):
         print(f"  ! {problem}")
 

@@ -15,6 +15,7 @@ reach its expected outcome is reported, not failed, so the numbers are always sh
     .venv/bin/python bench/stage1.py [--cases 30] [--sizes 100,100000] [--cases-per-size 20]
                                      [--skip-http] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/mash_bench]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,12 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,10 +49,14 @@ FRONT_DOOR = "front_door"
 SCRATCH_PG_DB = "mash_bench"
 # Who does a ready task, by the task's lane (role) and team: the demo users of `mash demo`.
 USER_FOR = {
-    ("masho", None): "masho", ("decision_maker", None): "decision_maker",
-    ("eh_decision_maker", None): "eh_decision_maker", ("mash_manager", None): "mash_manager",
-    ("eh_manager", None): "eh_manager", ("business_support", None): "business_support",
-    ("receiving_team", "daat"): "daat_worker", ("receiving_team", "first_response"): "first_response_worker",
+    ("masho", None): "masho",
+    ("decision_maker", None): "decision_maker",
+    ("eh_decision_maker", None): "eh_decision_maker",
+    ("mash_manager", None): "mash_manager",
+    ("eh_manager", None): "eh_manager",
+    ("business_support", None): "business_support",
+    ("receiving_team", "daat"): "daat_worker",
+    ("receiving_team", "first_response"): "first_response_worker",
     ("receiving_team", "early_help"): "early_help_worker",
     ("receiving_team", "disabled_children"): "disabled_children_worker",
     ("receiving_team", "domestic_abuse_screening"): "da_screener",
@@ -62,18 +68,33 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# -- the case mix (form data exactly as tests/api/test_stage1_routes.py submits it) -----------------
-RECORD = {"appendix_a_q1": "Unexplained bruising seen by the teacher.", "consent": "obtained",
-          "consent_given_by": "Mother", "safety_scale": 5, "request_type": "service_request",
-          "information_only": False, "red_criteria": [], "manager_attention_criteria": [], "other_children": []}
+# -- the case mix (form data exactly as tests/api/cases/test_stage1_routes.py submits it) -----------------
+RECORD = {
+    "appendix_a_q1": "Unexplained bruising seen by the teacher.",
+    "consent": "obtained",
+    "consent_given_by": "Mother",
+    "safety_scale": 5,
+    "request_type": "service_request",
+    "information_only": False,
+    "red_criteria": [],
+    "manager_attention_criteria": [],
+    "other_children": [],
+}
 HISTORY = {"confirmed_matches": [], "case_system_checks": [], "synopsis": "No previous involvement found."}
-TRIAGE = {"closed_within_12_weeks_same_concerns": False, "risk_may_become_significant_harm": False,
-          "meets_disability_criteria": False, "analysis": "Analysis of the concerns.", "transfer_to_social_care": False}
+TRIAGE = {
+    "closed_within_12_weeks_same_concerns": False,
+    "risk_may_become_significant_harm": False,
+    "meets_disability_criteria": False,
+    "analysis": "Analysis of the concerns.",
+    "transfer_to_social_care": False,
+}
 AGREE = {"manager_decision": "agree", "family_notification": "send"}
 ACK = ("send_acknowledgement", {"acknowledged_at": "2026-11-24T11:00:00+00:00", "acknowledgement_method": "phone"})
 REFERRER_LETTER = ("send_referrer_letter", {"sent_at": "2026-11-24T15:00:00+00:00", "letter_method": "email"})
-FAMILY_LETTER = ("send_family_letter", {"family_letter_sent_at": "2026-11-24T15:00:00+00:00",
-                                        "family_letter_method": "post"})
+FAMILY_LETTER = (
+    "send_family_letter",
+    {"family_letter_sent_at": "2026-11-24T15:00:00+00:00", "family_letter_method": "post"},
+)
 Step = tuple[str, dict]
 
 
@@ -92,44 +113,139 @@ def _intake(**record: Any) -> tuple[Step, ...]:
 
 
 ROUTES = (
-    Route("s17_green", _intake() + (
-        ("allocate", {"allocate_to": "decision_maker"}), ("triage_social_care", {**TRIAGE, "threshold": "s17"}),
-        ("sign_off_social_care", {**AGREE, "agreed_rag": "GREEN"}), ("handover", {"handover_accepted": True}),
-        ACK, REFERRER_LETTER, FAMILY_LETTER), "s17_assessment"),
-    Route("s47_red", _intake(red_criteria=["other"], red_criteria_other="Child says they are scared to go home") + (
-        ("confirm_red", {"red_confirmed": True}), ("allocate", {"allocate_to": "decision_maker"}),
-        ("triage_social_care", {**TRIAGE, "threshold": "s47"}), ("sign_off_social_care", {**AGREE, "agreed_rag": "RED"}),
-        ("handover", {"handover_accepted": True}),
-        ("phone_referrer", {"phoned_at": "2026-11-24T12:00:00+00:00", "spoke_to": "Ann Teacher",
-                            "family_phoned_at": "2026-11-24T12:10:00+00:00"}), ACK),
-        "s47_strategy"),
-    Route("nfa", _intake() + (
-        ("allocate", {"allocate_to": "decision_maker"}), ("triage_social_care", {**TRIAGE, "threshold": "not_met"}),
-        ("sign_off_social_care", {**AGREE, "agreed_rag": "NONE", "family_notification": "withhold",
-                                  "family_notification_reason": "Would increase risk to the parent"}),
-        ACK, REFERRER_LETTER), "nfa"),
-    Route("early_help", _intake() + (
-        ("allocate", {"allocate_to": "eh_decision_maker"}), ("triage_early_help", {**TRIAGE, "threshold": "early_help"}),
-        ("sign_off_early_help", {**AGREE, "agreed_rag": "GREEN"}), ("handover", {"handover_accepted": True}),
-        ACK, REFERRER_LETTER, FAMILY_LETTER), "early_help"),
-    Route("information_given", _intake(request_type="advice", information_only=True) + (
-        ("give_information", {"information_given_detail": "Signposted to the local family hub."}), ACK),
-        "information_given"),
-    Route("domestic_abuse", _intake(request_type="domestic_abuse") + (
-        ("domestic_abuse_screening", {"screening_outcome": "safety_plan_agreed",
-                                      "screening_notes": "Safety plan agreed with mother"}), ACK),
-        "passed_to_domestic_abuse_screening", {"channel": "domestic_abuse_notification"}),
-    Route("unclear_stage2", _intake() + (
-        ("allocate", {"allocate_to": "decision_maker"}), ("triage_social_care", {**TRIAGE, "threshold": "unclear"}),
-        ("sign_off_social_care", {**AGREE, "agreed_rag": "AMBER"}),
-        ("stage2_request", {"agencies": ["police"], "request_details": "Unexplained bruising: what is known?",
-                            "agency_reasons": [{"agency": "police", "reason": "Domestic incidents at the address"}]}),
-        ("partner_answer", {"agency_response": {"information": [{"text": "No police involvement", "verified": True}],
-                                                "analysis": "No known risk", "recommendation": "Early help"}}),
-        ("stage2_collation", {"revised_rag": "GREEN", "rag_reason": "Partners report support in place",
-                              "recommended_outcome": "early_help", "rationale": "Needs met by EH"}),
-        ("stage2_review", {"manager_decision": "agree"}),
-        ("handover", {"handover_accepted": True}), ACK, REFERRER_LETTER, FAMILY_LETTER), "early_help"),
+    Route(
+        "s17_green",
+        (
+            *_intake(),
+            ("allocate", {"allocate_to": "decision_maker"}),
+            ("triage_social_care", {**TRIAGE, "threshold": "s17"}),
+            ("sign_off_social_care", {**AGREE, "agreed_rag": "GREEN"}),
+            ("handover", {"handover_accepted": True}),
+            ACK,
+            REFERRER_LETTER,
+            FAMILY_LETTER,
+        ),
+        "s17_assessment",
+    ),
+    Route(
+        "s47_red",
+        (
+            *_intake(red_criteria=["other"], red_criteria_other="Child says they are scared to go home"),
+            ("confirm_red", {"red_confirmed": True}),
+            ("allocate", {"allocate_to": "decision_maker"}),
+            ("triage_social_care", {**TRIAGE, "threshold": "s47"}),
+            ("sign_off_social_care", {**AGREE, "agreed_rag": "RED"}),
+            ("handover", {"handover_accepted": True}),
+            (
+                "phone_referrer",
+                {
+                    "phoned_at": "2026-11-24T12:00:00+00:00",
+                    "spoke_to": "Ann Teacher",
+                    "family_phoned_at": "2026-11-24T12:10:00+00:00",
+                },
+            ),
+            ACK,
+        ),
+        "s47_strategy",
+    ),
+    Route(
+        "nfa",
+        (
+            *_intake(),
+            ("allocate", {"allocate_to": "decision_maker"}),
+            ("triage_social_care", {**TRIAGE, "threshold": "not_met"}),
+            (
+                "sign_off_social_care",
+                {
+                    **AGREE,
+                    "agreed_rag": "NONE",
+                    "family_notification": "withhold",
+                    "family_notification_reason": "Would increase risk to the parent",
+                },
+            ),
+            ACK,
+            REFERRER_LETTER,
+        ),
+        "nfa",
+    ),
+    Route(
+        "early_help",
+        (
+            *_intake(),
+            ("allocate", {"allocate_to": "eh_decision_maker"}),
+            ("triage_early_help", {**TRIAGE, "threshold": "early_help"}),
+            ("sign_off_early_help", {**AGREE, "agreed_rag": "GREEN"}),
+            ("handover", {"handover_accepted": True}),
+            ACK,
+            REFERRER_LETTER,
+            FAMILY_LETTER,
+        ),
+        "early_help",
+    ),
+    Route(
+        "information_given",
+        (
+            *_intake(request_type="advice", information_only=True),
+            ("give_information", {"information_given_detail": "Signposted to the local family hub."}),
+            ACK,
+        ),
+        "information_given",
+    ),
+    Route(
+        "domestic_abuse",
+        (
+            *_intake(request_type="domestic_abuse"),
+            (
+                "domestic_abuse_screening",
+                {"screening_outcome": "safety_plan_agreed", "screening_notes": "Safety plan agreed with mother"},
+            ),
+            ACK,
+        ),
+        "passed_to_domestic_abuse_screening",
+        {"channel": "domestic_abuse_notification"},
+    ),
+    Route(
+        "unclear_stage2",
+        (
+            *_intake(),
+            ("allocate", {"allocate_to": "decision_maker"}),
+            ("triage_social_care", {**TRIAGE, "threshold": "unclear"}),
+            ("sign_off_social_care", {**AGREE, "agreed_rag": "AMBER"}),
+            (
+                "stage2_request",
+                {
+                    "agencies": ["police"],
+                    "request_details": "Unexplained bruising: what is known?",
+                    "agency_reasons": [{"agency": "police", "reason": "Domestic incidents at the address"}],
+                },
+            ),
+            (
+                "partner_answer",
+                {
+                    "agency_response": {
+                        "information": [{"text": "No police involvement", "verified": True}],
+                        "analysis": "No known risk",
+                        "recommendation": "Early help",
+                    }
+                },
+            ),
+            (
+                "stage2_collation",
+                {
+                    "revised_rag": "GREEN",
+                    "rag_reason": "Partners report support in place",
+                    "recommended_outcome": "early_help",
+                    "rationale": "Needs met by EH",
+                },
+            ),
+            ("stage2_review", {"manager_decision": "agree"}),
+            ("handover", {"handover_accepted": True}),
+            ACK,
+            REFERRER_LETTER,
+            FAMILY_LETTER,
+        ),
+        "early_help",
+    ),
 )
 
 
@@ -138,10 +254,21 @@ def contact_body(route: Route, n: int) -> dict:
     return {
         "received_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "channel": "phone",
-        "referrer": {"name": "Ann Teacher", "agency": "education", "role": "DSL", "phone": "01604 000000",
-                     "relationship": "teacher", "anonymous": False},
-        "child": {"first_name": f"Bench{n}", "last_name": "Child", "gender": "male", "address": "1 High Street",
-                  "date_of_birth": f"{2008 + n % 17}-{1 + n % 12:02d}-{1 + n % 28:02d}"},
+        "referrer": {
+            "name": "Ann Teacher",
+            "agency": "education",
+            "role": "DSL",
+            "phone": "01604 000000",
+            "relationship": "teacher",
+            "anonymous": False,
+        },
+        "child": {
+            "first_name": f"Bench{n}",
+            "last_name": "Child",
+            "gender": "male",
+            "address": "1 High Street",
+            "date_of_birth": f"{2008 + n % 17}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+        },
         "summary": "Bruise on the arm, unexplained.",
         **route.contact,
     }
@@ -186,57 +313,75 @@ def stub_operations() -> dict[str, Callable[..., Any]]:
     return {
         "case_index.search": lambda **_: [],
         "case_index.summarise": lambda **_: {
-            "open_case": "none", "closed_within_12_weeks": False, "closing_team": None, "allocated_team": None,
-            "allocated_worker": None, "lead_professional": None, "closed_on": None, "contacts_last_12_months": 0,
-            "previous_contacts": []},
+            "open_case": "none",
+            "closed_within_12_weeks": False,
+            "closing_team": None,
+            "allocated_team": None,
+            "allocated_worker": None,
+            "lead_professional": None,
+            "closed_on": None,
+            "contacts_last_12_months": 0,
+            "previous_contacts": [],
+        },
         "case_index.record_outcome": lambda **_: {"recorded": True},
         "alert.raise": lambda **_: {"alerted": True},
-        "case.read": lambda names: {name: None for name in names},
+        "case.read": lambda names: dict.fromkeys(names),
         "contacts.add_children": lambda children=None, **_: [],
-        "audit_sampling.next_draw": lambda **_: {}, "audit_sampling.draw": lambda **_: {},
+        "audit_sampling.next_draw": lambda **_: {},
+        "audit_sampling.draw": lambda **_: {},
     }
 
 
 def engine_bundle(models_dir: Path):
-    """Build the bundle exactly as app/services/engine_host.py does (same evaluator, checks and roles)."""
+    """Build the bundle exactly as app/services/core/engine_host.py does (same evaluator, checks and roles)."""
     from app.engine.calendar import MashCalendar
     from app.engine.clock import CLOCK, install_in_spiff
     from app.engine.evaluator import RestrictedEvaluator
     from app.engine.functions import build_functions
     from app.engine.loader import build_bundle
     from app.engine.runtime import FeelDecisionEngine
-    from app.services.deployments import read_model_dir
-    from app.services.roles import ROLES
+    from app.services.core.roles import ROLES
+    from app.services.modelling.deployments import read_model_dir
 
     install_in_spiff()
     ev = RestrictedEvaluator(build_functions(CLOCK.now, MashCalendar()))
-    bundle = build_bundle(read_model_dir(models_dir), check_expression=ev.check,
-                          engine_factory=FeelDecisionEngine, known_roles=ROLES)
+    bundle = build_bundle(
+        read_model_dir(models_dir), check_expression=ev.check, engine_factory=FeelDecisionEngine, known_roles=ROLES
+    )
     return bundle, ev
 
 
 def engine_seed(body: dict, n: int) -> dict:
-    """The start data app/services/cases.py start_contact gives the engine."""
+    """The start data app/services/cases/contacts.py start_contact gives the engine."""
     child = body["child"]
     return {
-        "contact_id": n, "instance_id": n, "received_at": body["received_at"], "channel": body["channel"],
-        "referrer": body.get("referrer") or {}, "child": child, "adults": body.get("adults") or [],
-        "summary": body.get("summary"), "request_type": body.get("request_type"),
-        "information_only": bool(body.get("information_only", False)), "red_criteria": [],
-        "manager_attention_criteria": [], "consent": body.get("consent"), "acknowledges_contact": True,
+        "contact_id": n,
+        "instance_id": n,
+        "received_at": body["received_at"],
+        "channel": body["channel"],
+        "referrer": body.get("referrer") or {},
+        "child": child,
+        "adults": body.get("adults") or [],
+        "summary": body.get("summary"),
+        "request_type": body.get("request_type"),
+        "information_only": bool(body.get("information_only", False)),
+        "red_criteria": [],
+        "manager_attention_criteria": [],
+        "consent": body.get("consent"),
+        "acknowledges_contact": True,
     }
 
 
 def as_host_stores(bundle, task, data: dict) -> dict:
     """What the host hands the engine for a whole form, as the API client sends it: the form prefilled
     from the task's data, the route's answers on top, and every editable field not sent as null
-    (app.services.forms.validate_submission, without the validation)."""
-    from app.services.forms import declared_fields, editable_fields
+    (app.services.core.forms.validate_submission, without the validation)."""
+    from app.services.core.forms import declared_fields, editable_fields
 
     schema = bundle.forms.get(task.form) or {}
     ui_schema = bundle.forms.get((task.form or "").replace(".schema.json", ".uischema.json")) or {}
     prefilled = {k: task.data[k] for k in declared_fields(schema) if task.data.get(k) is not None}
-    return {**{name: None for name in editable_fields(schema, ui_schema)}, **prefilled, **data}
+    return {**dict.fromkeys(editable_fields(schema, ui_schema)), **prefilled, **data}
 
 
 def engine_case(bundle, ev, route: Route, n: int, run: Run, round_trip: bool) -> None:
@@ -316,13 +461,27 @@ class Server:
     requests.Session reuses its connection); kind "run": the development server (`mash run`: Flask's
     threaded server, a new connection per request)."""
 
-    def __init__(self, database_url: str, models_dir: Path, workdir: Path, kind: str = "serve", workers: int = 1,
-                 keep_alive: int = SERVE_KEEP_ALIVE, prepare: bool = True, tree: Path | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        models_dir: Path,
+        workdir: Path,
+        kind: str = "serve",
+        workers: int = 1,
+        keep_alive: int = SERVE_KEEP_ALIVE,
+        prepare: bool = True,
+        tree: Path | None = None,
+    ):
         self.kind, self.workers, self.keep_alive, self.prepare = kind, workers, keep_alive, prepare
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "MASH_CONFIG": "development", "MASH_DATABASE_URL": database_url,
-                    "MASH_MODELS_DIR": str(models_dir), "FLASK_DEBUG": "0"}
+        self.env = {
+            **os.environ,
+            "MASH_CONFIG": "development",
+            "MASH_DATABASE_URL": database_url,
+            "MASH_MODELS_DIR": str(models_dir),
+            "FLASK_DEBUG": "0",
+        }
         if tree is not None:  # another checkout's `app` (e.g. the code before a change), same virtualenv
             self.env["PYTHONPATH"] = str(tree)
         self.log_path = workdir / f"server-{self.port}.log"
@@ -334,7 +493,7 @@ class Server:
             raise SystemExit(f"mash {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         log(f"  mash {' '.join(args)}: {result.stdout.strip()}")
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         import requests
 
         if self.prepare:
@@ -342,8 +501,16 @@ class Server:
             self.mash("demo")
         self.log_file = open(self.log_path, "w")
         if self.kind == "serve":
-            command = [str(MASH), "serve", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-                       "--keep-alive", str(self.keep_alive)]
+            command = [
+                str(MASH),
+                "serve",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--keep-alive",
+                str(self.keep_alive),
+            ]
         else:
             command = [str(MASH), "run", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
@@ -355,15 +522,17 @@ class Server:
                 if requests.get(self.base + "/", timeout=2).status_code == 200:
                     log(f"  server up on {self.base} (pid {self.process.pid})")
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow on a loaded machine
                 time.sleep(0.2)
         raise SystemExit(f"server did not answer within 60 s; see {self.log_path}")
 
     @property
     def description(self) -> str:
         if self.kind == "serve":
-            return (f"`mash serve --workers {self.workers} --keep-alive {self.keep_alive}` (gunicorn, threaded "
-                    f"workers, connections kept alive)")
+            return (
+                f"`mash serve --workers {self.workers} --keep-alive {self.keep_alive}` (gunicorn, threaded "
+                f"workers, connections kept alive)"
+            )
         return "`mash run` (Flask development server, threaded, Connection: close)"
 
     def worker_pids(self) -> list[int]:
@@ -396,14 +565,16 @@ class ApiClient:
 
     def call(self, method: str, username: str, path: str, body: dict | None = None) -> tuple[int, Any, float]:
         if username not in self.tokens:
-            response = self.session.post(self.base + "/api/v1/auth/token",
-                                         json={"username": username, "password": DEMO_PASSWORD})
+            response = self.session.post(
+                self.base + "/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD}
+            )
             if response.status_code != 200:
                 raise SystemExit(f"cannot sign in as {username}: {response.text}")
             self.tokens[username] = response.json()["access_token"]
         t0 = time.perf_counter()
-        response = self.session.request(method, self.base + path, json=body,
-                                        headers={"Authorization": f"Bearer {self.tokens[username]}"})
+        response = self.session.request(
+            method, self.base + path, json=body, headers={"Authorization": f"Bearer {self.tokens[username]}"}
+        )
         elapsed = time.perf_counter() - t0
         return response.status_code, response.json(), elapsed
 
@@ -520,10 +691,14 @@ def database_description(url: str) -> str:
 
 def print_environment(models_dir: Path, database: str | None, server: str | None = None) -> None:
     print("environment")
-    print(f"  python       {platform.python_version()} ({platform.python_implementation()}), "
-          f"{os.cpu_count()} CPUs, {platform.platform()}")
-    print(f"  packages     SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {version('SQLAlchemy')}, "
-          f"Flask {version('flask')}")
+    print(
+        f"  python       {platform.python_version()} ({platform.python_implementation()}), "
+        f"{os.cpu_count()} CPUs, {platform.platform()}"
+    )
+    print(
+        f"  packages     SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {version('SQLAlchemy')}, "
+        f"Flask {version('flask')}"
+    )
     print(f"  database     {database or 'none (--skip-http)'}")
     print(f"  models       {models_dir}")
     print(f"  server       {server or 'none'}; one client (requests.Session), sequential")
@@ -533,25 +708,33 @@ def print_environment(models_dir: Path, database: str | None, server: str | None
 
 def print_runs(rows: list[tuple[str, Run]]) -> None:
     print()
-    print(f"{'':34} {'cases':>5} {'cases/s':>8} {'ms/case':>8} {'tasks':>6} {'task p50':>9} {'task p95':>9} "
-          f"{'inbox p95':>9}")
+    print(
+        f"{'':34} {'cases':>5} {'cases/s':>8} {'ms/case':>8} {'tasks':>6} {'task p50':>9} {'task p95':>9} "
+        f"{'inbox p95':>9}"
+    )
     for label, run in rows:
         inbox = f"{percentile(run.inbox_seconds, 95):9.1f}" if run.inbox_seconds else f"{'-':>9}"
-        print(f"{label:34} {len(run.case_seconds):5d} {run.cases_per_second:8.2f} {run.mean_case_ms:8.1f} "
-              f"{len(run.task_seconds):6d} {percentile(run.task_seconds, 50):9.2f} "
-              f"{percentile(run.task_seconds, 95):9.2f} {inbox}")
+        print(
+            f"{label:34} {len(run.case_seconds):5d} {run.cases_per_second:8.2f} {run.mean_case_ms:8.1f} "
+            f"{len(run.task_seconds):6d} {percentile(run.task_seconds, 50):9.2f} "
+            f"{percentile(run.task_seconds, 95):9.2f} {inbox}"
+        )
 
 
 def print_sizes(rows: list[SizeRow]) -> None:
     print()
     print("(c) task completion through the API by stored instances (ms)")
-    print(f"  {'stored':>9} {'fill s':>7} {'cases':>5} {'tasks':>6} {'complete p50':>12} {'complete p95':>12} "
-          f"{'inbox p50':>9} {'inbox p95':>9}")
+    print(
+        f"  {'stored':>9} {'fill s':>7} {'cases':>5} {'tasks':>6} {'complete p50':>12} {'complete p95':>12} "
+        f"{'inbox p50':>9} {'inbox p95':>9}"
+    )
     for row in rows:
         run = row.run
-        print(f"  {row.stored:9d} {row.fill_seconds:7.1f} {len(run.case_seconds):5d} {len(run.task_seconds):6d} "
-              f"{percentile(run.task_seconds, 50):12.1f} {percentile(run.task_seconds, 95):12.1f} "
-              f"{percentile(run.inbox_seconds, 50):9.1f} {percentile(run.inbox_seconds, 95):9.1f}")
+        print(
+            f"  {row.stored:9d} {row.fill_seconds:7.1f} {len(run.case_seconds):5d} {len(run.task_seconds):6d} "
+            f"{percentile(run.task_seconds, 50):12.1f} {percentile(run.task_seconds, 95):12.1f} "
+            f"{percentile(run.inbox_seconds, 50):9.1f} {percentile(run.inbox_seconds, 95):9.1f}"
+        )
 
 
 def print_problems(runs: list[tuple[str, Run]]) -> None:
@@ -567,15 +750,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="100,100000", help="stored-instance sizes for (c); '' to skip")
     parser.add_argument("--cases-per-size", type=int, default=20, help="cases through the API at each size")
     parser.add_argument("--skip-http", action="store_true", help="only (a): no server, no database")
-    parser.add_argument("--database-url", help="default: a fresh temporary SQLite file; or "
-                        f"postgresql+psycopg://postgres@127.0.0.1:5432/{SCRATCH_PG_DB} (emptied first)")
-    parser.add_argument("--models-dir", type=Path, default=Path(Config.MODELS_DIR),
-                        help="folder with processes/ dmn/ forms/ (default: MASH_MODELS_DIR or the repository)")
+    parser.add_argument(
+        "--database-url",
+        help="default: a fresh temporary SQLite file; or "
+        f"postgresql+psycopg://postgres@127.0.0.1:5432/{SCRATCH_PG_DB} (emptied first)",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=Path(Config.MODELS_DIR),
+        help="folder with processes/ dmn/ forms/ (default: MASH_MODELS_DIR or the repository)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite database and server log")
-    parser.add_argument("--server", choices=("serve", "run"), default="serve",
-                        help="serve: `mash serve` (gunicorn, 1 worker, keep-alive; default); run: `mash run` (dev server)")
-    parser.add_argument("--tree", type=Path, metavar="DIR",
-                        help="serve another checkout's app (e.g. the code before a change) instead of this one")
+    parser.add_argument(
+        "--server",
+        choices=("serve", "run"),
+        default="serve",
+        help="serve: `mash serve` (gunicorn, 1 worker, keep-alive; default); run: `mash run` (dev server)",
+    )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        metavar="DIR",
+        help="serve another checkout's app (e.g. the code before a change) instead of this one",
+    )
     return parser.parse_args(argv)
 
 
@@ -627,8 +825,10 @@ def main(argv: list[str] | None = None) -> None:
     print_runs(runs)
     if len(runs) > 2:
         a, b = runs[0][1], runs[2][1]
-        print(f"\nb/a per-case time: {b.mean_case_ms / a.mean_case_ms:.1f}x "
-              f"(API case = contact POST + per task one inbox GET and one complete POST)")
+        print(
+            f"\nb/a per-case time: {b.mean_case_ms / a.mean_case_ms:.1f}x "
+            f"(API case = contact POST + per task one inbox GET and one complete POST)"
+        )
     if size_rows:
         print_sizes(size_rows)
     print_problems(runs + [(f"(c) {r.stored}", r.run) for r in size_rows])

@@ -14,6 +14,7 @@ It prints figures; it asserts nothing about time (only that each page answers 20
 Each size gets its own database (PostgreSQL: the URL's database name + _<size>, emptied first), and
 the requests alternate between sizes so that load from elsewhere on the machine hits both alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ import re
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +47,14 @@ def make_app(database_url: str):
 
     from app import create_app
     from app.config import DevelopmentConfig
-    from app.services import deployments, users
+    from app.services.modelling import deployments
+    from app.services.people import users
 
-    config = type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": database_url,
-                                                         "MODELS_DIR": ROOT, "REFERRALS_PER_HOUR_PER_ADDRESS": 10**6})
+    config = type(
+        "BenchConfig",
+        (DevelopmentConfig,),
+        {"SQLALCHEMY_DATABASE_URI": database_url, "MODELS_DIR": ROOT, "REFERRALS_PER_HOUR_PER_ADDRESS": 10**6},
+    )
     app = create_app(config)
     with app.app_context():
         upgrade(revision="heads")
@@ -59,15 +65,20 @@ def make_app(database_url: str):
 
 def first_case(app) -> int:
     """One genuine contact through the app: the pattern bench/fill.py copies."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from app.services import cases, users
+    from app.services.cases import contacts
+    from app.services.people import users
 
     with app.app_context():
-        body = {"received_at": datetime.now(timezone.utc), "channel": "phone", "summary": "Bench contact",
-                "referrer": {"name": "A Teacher", "agency": "education"},
-                "child": {"first_name": "Jamie", "last_name": "Doe", "date_of_birth": "2016-04-01"}}
-        _, (instance,) = cases.start_contact(users.get_by_username(USER), body)
+        body = {
+            "received_at": datetime.now(UTC),
+            "channel": "phone",
+            "summary": "Bench contact",
+            "referrer": {"name": "A Teacher", "agency": "education"},
+            "child": {"first_name": "Jamie", "last_name": "Doe", "date_of_birth": "2016-04-01"},
+        }
+        _, (instance,) = contacts.start_contact(users.get_by_username(USER), body)
         return instance.id
 
 
@@ -137,8 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,10000", help="open tasks to measure at (ascending)")
     parser.add_argument("--requests", type=int, default=60, help="timed requests per page and size")
-    parser.add_argument("--database-url", help=f"PostgreSQL scratch database (e.g. .../{SCRATCH_PG_DB}); one "
-                                               "more is made per size (name_<size>); default temporary SQLite files")
+    parser.add_argument(
+        "--database-url",
+        help=f"PostgreSQL scratch database (e.g. .../{SCRATCH_PG_DB}); one "
+        "more is made per size (name_<size>); default temporary SQLite files",
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
     logging.getLogger("spiff").setLevel(logging.WARNING)  # the engine's per-task INFO lines drown the figures
@@ -150,9 +164,11 @@ def main(argv: list[str] | None = None) -> None:
             calls[(size, "GET /api/v1/tasks")] = clients.api_tasks
             calls[(size, "GET /inbox")] = clients.inbox
         times = measure(calls, args.requests)
-    print(f"Task list benchmark ({'PostgreSQL' if args.database_url else 'SQLite'}; {args.requests} requests "
-          f"per row, sizes interleaved; one user; target p95 <= {TARGET_P95_MS:.0f} ms and <= {TARGET_RATIO}x; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"Task list benchmark ({'PostgreSQL' if args.database_url else 'SQLite'}; {args.requests} requests "
+        f"per row, sizes interleaved; one user; target p95 <= {TARGET_P95_MS:.0f} ms and <= {TARGET_RATIO}x; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     print(f"{'page':<20}{'open tasks':>12}{'p50 ms':>10}{'p95 ms':>10}")
     for (size, name), values in times.items():
         print(f"{name:<20}{size:>12}{percentile(values, 50):>10.1f}{percentile(values, 95):>10.1f}")
@@ -162,8 +178,10 @@ def main(argv: list[str] | None = None) -> None:
         ratio = p95_large / p95_small
         ok = ratio <= TARGET_RATIO and p95_large <= TARGET_P95_MS
         p50_ratio = percentile(times[(large, name)], 50) / percentile(times[(small, name)], 50)
-        print(f"{name:<20} p95 {large} / {small} = {ratio:.2f}x (p50 {p50_ratio:.2f}x)  "
-              f"{'within target' if ok else 'OUTSIDE TARGET'}")
+        print(
+            f"{name:<20} p95 {large} / {small} = {ratio:.2f}x (p50 {p50_ratio:.2f}x)  "
+            f"{'within target' if ok else 'OUTSIDE TARGET'}"
+        )
 
 
 if __name__ == "__main__":

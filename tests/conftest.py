@@ -3,11 +3,12 @@
 MASH_TEST_BACKEND=postgresql runs everything against MASH_TEST_DATABASE_URL; the default is a
 temporary SQLite file, so both databases see the same tests.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -40,13 +41,15 @@ def app():
     tmp = tempfile.mkdtemp(prefix="mash-test-")
     config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": _database_url(tmp), "MODELS_DIR": models_dir()})
     application = create_app(config)
-    from app.services import users
+    from app.services.people import users
+
     users.use_fast_hashing_for_tests()
     with application.app_context():
         if BACKEND == "postgresql":
             with db.engine.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}"))
         from flask_migrate import upgrade
+
         upgrade(revision="heads")
     yield application
     if BACKEND == "postgresql":
@@ -70,22 +73,26 @@ def _empty_tables() -> None:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
         db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
-            text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+            text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")
+        ).first() else None
         for _, sql in guards:
             db.session.connection().exec_driver_sql(sql)
     db.session.commit()
 
 
-@pytest.fixture()
+@pytest.fixture
 def ctx(app):
     """An app context on an empty database with the real models deployed as version 1."""
-    from app.services import cases, deployments
+    from app.services.cases import persist
+    from app.services.modelling import deployments
+
     with app.app_context():
         _empty_tables()
-        cases.engine_host_version.cache_clear()
-        from app.services import engine_host
+        persist.engine_host_version.cache_clear()
+        from app.services.core import engine_host
+
         engine_host.forget_all()
-        CLOCK.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))  # a Tuesday, MASH open
+        CLOCK.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))  # a Tuesday, MASH open
         deployments.deploy(deployments.read_model_dir(models_dir()), actor_name="tests")
         yield app
         db.session.remove()
@@ -93,8 +100,11 @@ def ctx(app):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "restart_between_steps: every API call and timer sweep of the test runs as "
-                            "if on another worker just restarted (fresh model bundle, nothing cached)")
+    config.addinivalue_line(
+        "markers",
+        "restart_between_steps: every API call and timer sweep of the test runs as "
+        "if on another worker just restarted (fresh model bundle, nothing cached)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -105,17 +115,19 @@ def _restart_between_steps(request, monkeypatch):
     if request.node.get_closest_marker("restart_between_steps") is None:
         yield
         return
-    from app.services import cases, engine_host, timers
+    from app.services.cases import persist
+    from app.services.core import engine_host, timers
     from tests.support import Api
 
     def restart() -> None:
         engine_host.forget_all()
-        cases.engine_host_version.cache_clear()
+        persist.engine_host_version.cache_clear()
 
     def restarting(original):
         def step(*args, **kwargs):
             restart()
             return original(*args, **kwargs)
+
         return step
 
     monkeypatch.setattr(Api, "call", restarting(Api.call))
@@ -127,6 +139,6 @@ def _restart_between_steps(request, monkeypatch):
         engine_host.use_fresh_bundles(Config.FRESH_BUNDLES)
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(ctx):
     return ctx.test_client()

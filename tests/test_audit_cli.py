@@ -1,5 +1,6 @@
 """Tamper evidence: the application cannot change or remove history; `mash audit verify` names the
 first broken entry after a DBA (the test superuser, triggers off) edits or deletes a row."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app.cli import main
 from app.extensions import db
-from app.services import audit
-from tests.api.flow import Flow
+from app.services.audit import audit
+from tests.support.flow import Flow
 
 
 def _verify(app):
@@ -44,20 +45,24 @@ def _case(client) -> Flow:
 
 
 def _events(instance_id):
-    return db.session.execute(text("SELECT id, type FROM history_events WHERE instance_id = :i ORDER BY id"),
-                              {"i": instance_id}).all()
+    return db.session.execute(
+        text("SELECT id, type FROM history_events WHERE instance_id = :i ORDER BY id"), {"i": instance_id}
+    ).all()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE history_events SET actor = 'mallory' WHERE id = (SELECT MIN(id) FROM history_events)",
-    "DELETE FROM history_events WHERE id = (SELECT MAX(id) FROM history_events)",
-    "UPDATE history_heads SET entries = entries - 1",
-    "DELETE FROM history_heads",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE history_events SET actor = 'mallory' WHERE id = (SELECT MIN(id) FROM history_events)",
+        "DELETE FROM history_events WHERE id = (SELECT MAX(id) FROM history_events)",
+        "UPDATE history_heads SET entries = entries - 1",
+        "DELETE FROM history_heads",
+    ],
+)
 def test_the_application_cannot_change_or_remove_history(client, statement):
     _case(client)
     before = db.session.execute(text("SELECT COUNT(*), MIN(actor) FROM history_events")).one()
-    with pytest.raises(DBAPIError) as refused:
+    with pytest.raises(DBAPIError) as refused:  # noqa: PT012 - PostgreSQL refuses at execute, SQLite at flush
         db.session.execute(text(statement))
         db.session.flush()
     db.session.rollback()
@@ -71,7 +76,7 @@ def test_verify_passes_then_names_an_edited_entry(client):
     result = _verify(client.application)
     assert result.exit_code == 0, result.output
     assert "history intact" in result.output
-    completed = [(i, t) for i, t in _events(flow.instance_id) if t == "task_completed"][0]
+    completed = next((i, t) for i, t in _events(flow.instance_id) if t == "task_completed")
     with _as_dba():
         db.session.execute(text("UPDATE history_events SET actor = 'someone_else' WHERE id = :i"), {"i": completed[0]})
     result = _verify(client.application)
@@ -105,8 +110,9 @@ def test_verify_names_a_deleted_newest_entry(client):
 
 def test_verify_covers_events_without_a_case(client):
     _case(client)  # sign-ins are events without an instance
-    (login,) = db.session.execute(text(
-        "SELECT id FROM history_events WHERE instance_id IS NULL AND type = 'login' ORDER BY id LIMIT 1")).one()
+    (login,) = db.session.execute(
+        text("SELECT id FROM history_events WHERE instance_id IS NULL AND type = 'login' ORDER BY id LIMIT 1")
+    ).one()
     with _as_dba():
         db.session.execute(text("DELETE FROM history_events WHERE id = :i"), {"i": login})
     result = _verify(client.application)

@@ -1,9 +1,12 @@
 """The `mash` command as an administrator would use it."""
+
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from app.cli import main
-from app.services import case_index, deployments, users
+from app.services.cases import case_index
+from app.services.modelling import deployments
+from app.services.people import users
 
 
 def _run(app, args, input=None):
@@ -11,8 +14,11 @@ def _run(app, args, input=None):
 
 
 def test_users_create_reads_the_password_from_stdin(ctx):
-    result = _run(ctx, ["users", "create", "pat", "--role", "partner", "--agency", "police", "--password-stdin"],
-                  input="a-long-password\n")
+    result = _run(
+        ctx,
+        ["users", "create", "pat", "--role", "partner", "--agency", "police", "--password-stdin"],
+        input="a-long-password\n",
+    )
     assert result.exit_code == 0, result.output
     user = users.get_by_username("pat")
     assert user.roles == {"partner"} and user.agency == "police"
@@ -31,7 +37,8 @@ def test_demo_creates_a_user_for_every_role_and_is_repeatable(ctx):
     second = _run(ctx, ["demo"])
     assert "0 created" in second.output
     from app.cli import DEMO_USERS
-    from app.services.roles import ROLES
+    from app.services.core.roles import ROLES
+
     assert {r for roles, _, _ in DEMO_USERS.values() for r in roles} == set(ROLES)
 
 

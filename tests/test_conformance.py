@@ -8,13 +8,14 @@ never imports or runs the tests it checks, so it stays well under a second.
 
 `python tests/test_conformance.py` prints the matrix's counts and every row without a test.
 """
+
 from __future__ import annotations
 
 import ast
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -80,7 +81,9 @@ def parse(text: str) -> tuple[list[Row], list[str]]:
         if not ROW_ID.match(row_id):
             continue
         if len(cells) != 5:
-            problems.append(f"line {number}: {row_id} has {len(cells)} cells, not 5 (id | paragraph | rule | where | proof)")
+            problems.append(
+                f"line {number}: {row_id} has {len(cells)} cells, not 5 (id | paragraph | rule | where | proof)"
+            )
             continue
         _, paragraph, rule, where, proof = cells
         row = Row(number, row_id, paragraph, rule, references(where))
@@ -102,17 +105,17 @@ def matrix() -> tuple[tuple[Row, ...], tuple[str, ...]]:
 # --------------------------------------------------------------------------- resolving references
 
 
-@lru_cache(maxsize=None)
+@cache
 def _xml_ids(path: Path) -> frozenset[str]:
     return frozenset(el.get("id") for el in etree.parse(str(path), XML_PARSER).iter(etree.Element) if el.get("id"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _module(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -136,10 +139,10 @@ def _python_name_problem(path: Path, dotted: list[str]) -> str | None:
     for depth, name in enumerate(dotted):
         node = _defined(body).get(name)
         if node is None:
-            return f"{'.'.join(dotted[:depth + 1])} is not defined in {path.relative_to(ROOT)}"
+            return f"{'.'.join(dotted[: depth + 1])} is not defined in {path.relative_to(ROOT)}"
         if depth < len(dotted) - 1:
             if not isinstance(node, ast.ClassDef):
-                return f"{'.'.join(dotted[:depth + 1])} in {path.relative_to(ROOT)} is not a class"
+                return f"{'.'.join(dotted[: depth + 1])} in {path.relative_to(ROOT)} is not a class"
             body = node.body
     return None
 
@@ -229,8 +232,11 @@ def test_every_row_names_a_protocol_paragraph():
 
 def test_every_row_has_a_rule_and_a_test_or_a_status_saying_why_not():
     bad = [str(r) for r in rows() if not r.rule or (r.status is None and not r.tests)]
-    bad += [f"{r}: {r.status!r} gives no reason" for r in rows()
-            if r.status is not None and not r.status.split(":", 1)[1].strip()]
+    bad += [
+        f"{r}: {r.status!r} gives no reason"
+        for r in rows()
+        if r.status is not None and not r.status.split(":", 1)[1].strip()
+    ]
     assert bad == []
 
 
@@ -274,9 +280,20 @@ def test_appendix_e_lists_are_on_the_record_contact_form():
     immediate attention, can be ticked when the contact is recorded; both lists allow "other"."""
     schema = _json(ROOT / "forms" / "record_contact.schema.json")
     red = _consts(schema["properties"]["red_criteria"])
-    assert red == {"unsafe_home_conditions", "child_found_alone", "non_accidental_injury", "injury_with_disclosure",
-                   "sexual_abuse_disclosure", "parents_detained_no_carer", "carer_death_or_admission_no_carer",
-                   "court_remand", "unaccompanied_asylum_seeking", "homeless", "ppu_strategy_request", "other"}
+    assert red == {
+        "unsafe_home_conditions",
+        "child_found_alone",
+        "non_accidental_injury",
+        "injury_with_disclosure",
+        "sexual_abuse_disclosure",
+        "parents_detained_no_carer",
+        "carer_death_or_admission_no_carer",
+        "court_remand",
+        "unaccompanied_asylum_seeking",
+        "homeless",
+        "ppu_strategy_request",
+        "other",
+    }
     attention = _consts(schema["properties"]["manager_attention_criteria"])
     assert attention == {"consultant_paediatrician_concern", "suspicious_injury", "unborn_significant_harm", "other"}
     # "other" needs a description (the lists are not exhaustive)
@@ -306,4 +323,3 @@ if __name__ == "__main__":
     broken += [f"{r}: {p}" for r in rows() for w in r.where if (p := location_problem(w))]
     print("\n".join(broken) if broken else "every listed test and model element exists")
     raise SystemExit(1 if broken else 0)
-

@@ -1,5 +1,6 @@
 """Dropped database connections: pre-ping heals the pool, a safe request is retried once, a POST
 is never repeated behind the user's back (503, not 500). app/resilience.py."""
+
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import create_app
-from app.api.auth_helpers import public
+from app.api.core.auth_helpers import public
 from app.config import TestConfig
 from app.extensions import db
 from app.resilience import engine_options, is_connection_lost
@@ -21,21 +22,26 @@ postgresql_only = pytest.mark.skipif(BACKEND != "postgresql", reason="needs Post
 
 
 def _lost() -> OperationalError:
-    return OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"),
-                            connection_invalidated=True)
+    return OperationalError(
+        "SELECT 1", {}, Exception("server closed the connection unexpectedly"), connection_invalidated=True
+    )
 
 
 def test_engine_options_add_pre_ping_and_recycle_on_postgresql_only():
     hidden = {"hide_parameters": True}
     assert engine_options("postgresql+psycopg://u@h/db", {}) == {**hidden, "pool_pre_ping": True, "pool_recycle": 1800}
     assert engine_options("postgresql://u@h/db", {"pool_pre_ping": False}, 60) == {
-        **hidden, "pool_pre_ping": False, "pool_recycle": 60}
+        **hidden,
+        "pool_pre_ping": False,
+        "pool_recycle": 60,
+    }
     assert engine_options("sqlite:////tmp/x.db", {}) == hidden
     assert engine_options("sqlite://", {"echo": False}) == {**hidden, "echo": False}
 
 
 def test_database_errors_never_quote_the_values(app):
     from sqlalchemy.exc import DBAPIError
+
     with app.app_context():
         with pytest.raises(DBAPIError) as caught:
             db.session.execute(text("SELECT no_such_column FROM users WHERE username = :u"), {"u": "CANARY-name-value"})
@@ -50,12 +56,13 @@ def test_only_connection_failures_count_as_lost():
     assert not is_connection_lost(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not is_connection_lost(ValueError("no"))
     import psycopg
+
     assert is_connection_lost(psycopg.OperationalError("consuming input failed"))
     assert is_connection_lost(psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
     assert not is_connection_lost(psycopg.errors.QueryCanceled("canceling statement due to statement timeout"))
 
 
-@pytest.fixture()
+@pytest.fixture
 def flaky_app(tmp_path):
     """An app with a route that loses its database connection on the first call only."""
     application = create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/flaky.db"}))
@@ -73,7 +80,7 @@ def flaky_app(tmp_path):
 
 
 def test_a_get_that_loses_its_connection_is_run_again_once(flaky_app, caplog):
-    application, calls = flaky_app
+    application, _calls = flaky_app
     with caplog.at_level(logging.WARNING, logger="app.resilience"):
         response = application.test_client().get("/api/v1/flaky")
     assert response.status_code == 200 and response.json == {"ok": True, "calls": 2}
@@ -107,16 +114,25 @@ def _own_app(app, name: str, **engine_options):
     """A second app on the test schema whose connections carry application_name=name."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     url = f"{url}{'&' if '?' in url else '?'}application_name={name}"
-    return create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "MODELS_DIR": models_dir(),
-                                                "SQLALCHEMY_ENGINE_OPTIONS": engine_options}))
+    return create_app(
+        type(
+            "C",
+            (TestConfig,),
+            {"SQLALCHEMY_DATABASE_URI": url, "MODELS_DIR": models_dir(), "SQLALCHEMY_ENGINE_OPTIONS": engine_options},
+        )
+    )
 
 
 def _terminate(app, name: str) -> int:
     """Terminate only the backends of the app named `name` (never the test suite's own)."""
     with app.app_context(), db.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = :name AND pid <> pg_backend_pid()"), {"name": name}).all()
+        rows = conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        ).all()
     return len(rows)
 
 

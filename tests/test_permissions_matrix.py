@@ -1,11 +1,12 @@
 """Every route (API and pages) × every role, anonymous, a partner of another agency and a receiving team
-of another team, compared with the one permissions table (app/services/permissions.py).
+of another team, compared with the one permissions table (app/services/access/permissions.py).
 
 Each route declares a capability. Role capabilities are answered by the table alone; rule capabilities
 ("case.read", "task.work", …) by the service's object-level rule on a seeded case, task, draft or
 break-glass event, which the role does or does not work on. The answer's class is compared: allowed
 (2xx, 3xx, 400, 409, 422) or denied (401, 403, 404, or a redirect to sign in).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,25 +16,44 @@ from datetime import date
 
 import pytest
 
-from app.services import permissions
-from app.services.roles import ROLES
+from app.services.access import permissions
+from app.services.core.roles import ROLES
 from tests.support import PASSWORD, Api, make_people
 
 ANONYMOUS = "anonymous"
 # actor: (roles, agency, team)
 ACTORS: dict[str, tuple[list[str], str | None, str | None]] = {
-    **{f"as_{role}": ([role], "police" if role in ("partner", "partner_manager") else None,
-                      "daat" if role in ("receiving_team", "receiving_team_manager") else None) for role in ROLES},
+    **{
+        f"as_{role}": (
+            [role],
+            "police" if role in ("partner", "partner_manager") else None,
+            "daat" if role in ("receiving_team", "receiving_team_manager") else None,
+        )
+        for role in ROLES
+    },
     "partner_other_agency": (["partner"], "health", None),
     "receiving_team_other_team": (["receiving_team"], None, "first_response"),
     ANONYMOUS: ([], None, None),
 }
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Routes that change what later requests see run last, in this order (sign-out ends the session).
-LAST = ("web.record_contact_cancel", "web.submit_draft", "web.approve_draft", "web.reject_draft", "web.discard_draft",
-        "deployments.approve", "deployments.reject", "web.complete", "tasks.complete", "web.release",
-        "web.signed_out", "web.session_expired", "web.sign_in", "web.sign_out",
-        "auth.logout")
+LAST = (
+    "web.record_contact_cancel",
+    "web.submit_draft",
+    "web.approve_draft",
+    "web.reject_draft",
+    "web.discard_draft",
+    "deployments.approve",
+    "deployments.reject",
+    "web.complete",
+    "tasks.complete",
+    "web.release",
+    "web.signed_out",
+    "web.session_expired",
+    "web.sign_in",
+    "web.sign_out",
+    "auth.logout",
+)
 ALLOWED, DENIED = "allowed", "denied"
 # Valid bodies where the API validates before the view runs (otherwise every role would get the same 422).
 BODIES = {
@@ -56,8 +76,12 @@ NOT_THERE = {"web.earlier_answer", "web.task_letter_pdf", "tasks.send_message"}
 
 def routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) for every route, in an order that keeps state-changing ones last."""
-    found = [(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
-             for method in sorted(rule.methods or ()) if method in METHODS]
+    found = [
+        (rule.endpoint, method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods or ())
+        if method in METHODS
+    ]
 
     def order(item):
         endpoint, method, rule = item
@@ -67,8 +91,13 @@ def routes(app) -> list[tuple[str, str, str]]:
 
 
 def test_every_route_declares_a_capability(app):
-    undeclared = sorted({f"{method} {rule} ({endpoint})" for endpoint, method, rule in routes(app)
-                         if permissions.capability_of(app.view_functions[endpoint], endpoint) is None})
+    undeclared = sorted(
+        {
+            f"{method} {rule} ({endpoint})"
+            for endpoint, method, rule in routes(app)
+            if permissions.capability_of(app.view_functions[endpoint], endpoint) is None
+        }
+    )
     assert undeclared == [], "declare with @permissions.requires(...): " + ", ".join(undeclared)
     declared = {permissions.capability_of(app.view_functions[e], e) for e, _, _ in routes(app)}
     assert declared <= set(permissions.CAPABILITIES), declared - set(permissions.CAPABILITIES)
@@ -76,13 +105,19 @@ def test_every_route_declares_a_capability(app):
 
 def _seed(ctx, client) -> dict:
     """One case at its first task (the MASH officer's), a models draft, a break-glass event, a closure day."""
-    from app.services import break_glass, calendar_admin, drafts, oversight, processes, users
+    from app.services.access import break_glass
+    from app.services.cases import processes
+    from app.services.modelling import calendar_admin, drafts
+    from app.services.people import users
+    from app.services.reporting import oversight
+
     make_people(["masho"])
     for name in ("seed_sm", "seed_dm"):
         if users.get_by_username(name) is None:
             users.create_user(name, PASSWORD, ["service_manager" if name == "seed_sm" else "decision_maker"])
     api = Api(client)
-    from tests.api.flow import contact
+    from tests.support.flow import contact
+
     response = api.post("masho", "/api/v1/contacts", contact())
     assert response.status_code == 201, response.json
     instance_id = response.json["instance_id"]
@@ -94,10 +129,19 @@ def _seed(ctx, client) -> dict:
     figures = oversight.dashboard(sm, oversight.parse_period({}))
     flat = [f for item in figures for f in (item if isinstance(item, list) else [item])]
     startable = sorted({p["id"] for role in ROLES for p in _startable(processes, users, role)})
-    return {"instance_id": instance_id, "task_id": tasks[0]["id"], "earlier_id": tasks[0]["id"],
-            "draft_id": draft.id, "event_id": grant.event_id, "day": "2026-12-29", "figure_id": flat[0].id,
-            "process_id": startable[0] if startable else "front_door", "path": "processes/front_door.bpmn",
-            "step": "child", "filename": "app.css"}
+    return {
+        "instance_id": instance_id,
+        "task_id": tasks[0]["id"],
+        "earlier_id": tasks[0]["id"],
+        "draft_id": draft.id,
+        "event_id": grant.event_id,
+        "day": "2026-12-29",
+        "figure_id": flat[0].id,
+        "process_id": startable[0] if startable else "front_door",
+        "path": "processes/front_door.bpmn",
+        "step": "child",
+        "filename": "app.css",
+    }
 
 
 def _startable(processes, users, role):
@@ -121,7 +165,10 @@ def _oracle(user, capability: str, seed: dict) -> bool:
     """What the table (and, for rule capabilities, the object-level rule) says this user gets."""
     from app.extensions import db
     from app.models import ProcessInstance, TaskRecord
-    from app.services import access, audit, break_glass, handover, processes
+    from app.services.access import access, break_glass
+    from app.services.audit import audit
+    from app.services.cases import handover, processes
+
     if capability == permissions.PUBLIC:
         return True
     if user is None:
@@ -139,12 +186,19 @@ def _oracle(user, capability: str, seed: dict) -> bool:
         "case.handover": lambda: handover.may_receive(user, instance),
         "case.dispute": lambda: permissions.allows(user, "disputes.raise") and access.may_view(user, instance),
         "task.work": lambda: task is not None and access.may_work(user, task),
-        "task.read": lambda: task is not None and (access.may_work(user, task)
-                                                   or access.may_work_as_manager(user, task)),
-        "task.assign": lambda: task is not None and permissions.allows(user, "tasks.assign")
-        and access.may_work_as_manager(user, task),
-        "task.release": lambda: task is not None and (task.claimed_by == user.id or (
-            permissions.allows(user, "tasks.assign") and access.may_work_as_manager(user, task))),
+        "task.read": lambda: (
+            task is not None and (access.may_work(user, task) or access.may_work_as_manager(user, task))
+        ),
+        "task.assign": lambda: (
+            task is not None and permissions.allows(user, "tasks.assign") and access.may_work_as_manager(user, task)
+        ),
+        "task.release": lambda: (
+            task is not None
+            and (
+                task.claimed_by == user.id
+                or (permissions.allows(user, "tasks.assign") and access.may_work_as_manager(user, task))
+            )
+        ),
         "agency.answer": lambda: False,  # no partner has answered on the seeded case
         "process.start": lambda: seed["process_id"] in {p["id"] for p in processes.startable(user)},
         "draft.own": lambda: False,  # the contact draft id is nobody's
@@ -153,7 +207,8 @@ def _oracle(user, capability: str, seed: dict) -> bool:
 
 
 def _body(endpoint: str):
-    from tests.api.flow import contact
+    from tests.support.flow import contact
+
     body = BODIES.get(endpoint, {})
     return contact() if body == "contact" else body
 
@@ -170,7 +225,8 @@ def _answer_class(response) -> str:
 
 @pytest.mark.parametrize("actor", list(ACTORS))
 def test_every_route_answers_as_the_permissions_table_says(ctx, actor):
-    from app.services import users
+    from app.services.people import users
+
     client = ctx.test_client()
     seed = _seed(ctx, client)
     user = None
@@ -192,10 +248,11 @@ def test_every_route_answers_as_the_permissions_table_says(ctx, actor):
     for endpoint, method, rule in routes(ctx):
         capability = permissions.capability_of(ctx.view_functions[endpoint], endpoint)
         url = _url(rule, endpoint, seed) + QUERIES.get(endpoint, "").format(**seed)
-        expected = (ALLOWED if endpoint not in NOT_THERE and _oracle(user, capability, seed) else DENIED)
+        expected = ALLOWED if endpoint not in NOT_THERE and _oracle(user, capability, seed) else DENIED
         if rule.startswith("/api/"):
-            response = client.open(url, method=method, headers=headers,
-                                   json=_body(endpoint) if method != "GET" else None)
+            response = client.open(
+                url, method=method, headers=headers, json=_body(endpoint) if method != "GET" else None
+            )
         else:
             response = web.open(url, method=method, data={"csrf_token": csrf} if method != "GET" else None)
         got = _answer_class(response)
@@ -216,8 +273,9 @@ def test_deny_records_access_denied_then_raises(ctx):
 
     from app.extensions import db
     from app.models import HistoryEvent
-    from app.services import users
-    from app.services.errors import Forbidden, NotFound
+    from app.services.core.errors import Forbidden, NotFound
+    from app.services.people import users
+
     make_people(["police"])
     police = users.get_by_username("police")
     with pytest.raises(Forbidden):

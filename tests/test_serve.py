@@ -1,4 +1,5 @@
 """`mash serve`: gunicorn with N workers serves the app, a HUP replaces the workers, TERM stops it."""
+
 from __future__ import annotations
 
 import os
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+pytestmark = [pytest.mark.subprocess, pytest.mark.e2e]  # starts other processes
 
 MASH = Path(sys.executable).with_name("mash")
 
@@ -27,6 +30,7 @@ def _env(tmp_path: Path, **extra: str) -> dict:
 
 def _get(url: str) -> int | None:
     import requests
+
     try:
         return requests.get(url, timeout=5).status_code
     except requests.ConnectionError:
@@ -49,14 +53,17 @@ def _workers(master: int) -> set[int]:
     return {int(pid) for pid in out.split()}
 
 
-@pytest.mark.slow
 def test_serve_runs_two_workers_survives_hup_and_stops_on_term(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     pidfile = tmp_path / "mash.pid"
-    log = open(tmp_path / "serve.log", "w+")
-    process = subprocess.Popen([str(MASH), "serve", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                                "--pid", str(pidfile)], env=_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - the server writes to it until the test ends
+    process = subprocess.Popen(
+        [str(MASH), "serve", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--pid", str(pidfile)],
+        env=_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert _wait_for(base + "/", process) == 200
         assert int(pidfile.read_text()) == process.pid  # `mash serve` is the gunicorn master
@@ -88,7 +95,8 @@ def test_serve_runs_two_workers_survives_hup_and_stops_on_term(tmp_path):
 
 def test_serve_refuses_production_without_a_secret_key(tmp_path):
     env = _env(tmp_path, MASH_CONFIG="production")
-    result = subprocess.run([str(MASH), "serve", "--bind", f"127.0.0.1:{_free_port()}"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(MASH), "serve", "--bind", f"127.0.0.1:{_free_port()}"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert "MASH_SECRET_KEY" in result.stderr

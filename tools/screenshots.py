@@ -6,6 +6,7 @@ with Playwright at 1280 px wide and writes docs/screenshots/*.png:
 
     .venv/bin/python tools/screenshots.py [--out docs/screenshots] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,14 +25,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MASH = ROOT / ".venv" / "bin" / "mash"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DEMO_PASSWORD = "demo-password"
 WIDTH = 1280
 
-RECORD = {"appendix_a_q1": "Unexplained bruising seen by the teacher.", "consent": "obtained",
-          "consent_given_by": "Mother", "safety_scale": 5, "request_type": "service_request",
-          "information_only": False, "red_criteria": [], "manager_attention_criteria": []}
+RECORD = {
+    "appendix_a_q1": "Unexplained bruising seen by the teacher.",
+    "consent": "obtained",
+    "consent_given_by": "Mother",
+    "safety_scale": 5,
+    "request_type": "service_request",
+    "information_only": False,
+    "red_criteria": [],
+    "manager_attention_criteria": [],
+}
 HISTORY = {"confirmed_matches": [], "case_system_checks": [], "synopsis": "No previous involvement found."}
 
 
@@ -49,8 +63,13 @@ class Server:
     def __init__(self, workdir: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "MASH_CONFIG": "development", "MASH_DATABASE_URL": f"sqlite:///{workdir}/mash.db",
-                    "MASH_MODELS_DIR": str(ROOT), "FLASK_DEBUG": "0"}
+        self.env = {
+            **os.environ,
+            "MASH_CONFIG": "development",
+            "MASH_DATABASE_URL": f"sqlite:///{workdir}/mash.db",
+            "MASH_MODELS_DIR": str(ROOT),
+            "FLASK_DEBUG": "0",
+        }
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen | None = None
 
@@ -60,12 +79,17 @@ class Server:
             raise SystemExit(f"mash {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         log(f"mash {' '.join(args)}: {result.stdout.strip()}")
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.mash("db", "upgrade")
         self.mash("demo")
         self.log_file = open(self.log_path, "w")
-        self.process = subprocess.Popen([str(MASH), "run", "--host", "127.0.0.1", "--port", str(self.port)],
-                                        env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.process = subprocess.Popen(
+            [str(MASH), "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -98,8 +122,9 @@ class Api:
         headers = {"Content-Type": "application/json"}
         if username:
             if username not in self.tokens:
-                self.tokens[username] = self.call("POST", None, "/api/v1/auth/token",
-                                                  {"username": username, "password": DEMO_PASSWORD})["access_token"]
+                self.tokens[username] = self.call(
+                    "POST", None, "/api/v1/auth/token", {"username": username, "password": DEMO_PASSWORD}
+                )["access_token"]
             headers["Authorization"] = f"Bearer {self.tokens[username]}"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
@@ -110,18 +135,34 @@ class Api:
             raise SystemExit(f"{method} {path} as {username}: {err.code} {err.read().decode()[:500]}") from None
 
     def contact(self, first: str, last: str, summary: str, channel: str = "phone") -> int:
-        body = {"received_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 1800)),
-                "channel": channel,
-                "referrer": {"name": "Ann Teacher", "agency": "education", "role": "DSL", "phone": "01604 000000",
-                             "relationship": "teacher", "anonymous": False},
-                "child": {"first_name": first, "last_name": last, "date_of_birth": "2016-04-01", "gender": "male",
-                          "address": "1 High Street"},
-                "summary": summary}
+        body = {
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 1800)),
+            "channel": channel,
+            "referrer": {
+                "name": "Ann Teacher",
+                "agency": "education",
+                "role": "DSL",
+                "phone": "01604 000000",
+                "relationship": "teacher",
+                "anonymous": False,
+            },
+            "child": {
+                "first_name": first,
+                "last_name": last,
+                "date_of_birth": "2016-04-01",
+                "gender": "male",
+                "address": "1 High Street",
+            },
+            "summary": summary,
+        }
         return self.call("POST", "masho", "/api/v1/contacts", body)["instance_id"]
 
     def task(self, username: str, instance_id: int, bpmn_id: str) -> dict:
-        tasks = [t for t in self.call("GET", username, f"/api/v1/tasks?instance_id={instance_id}&include=form")
-                 if t["bpmn_id"] == bpmn_id]
+        tasks = [
+            t
+            for t in self.call("GET", username, f"/api/v1/tasks?instance_id={instance_id}&include=form")
+            if t["bpmn_id"] == bpmn_id
+        ]
         if not tasks:
             raise SystemExit(f"{username} has no {bpmn_id} on case {instance_id}")
         return tasks[0]
@@ -168,13 +209,18 @@ def main() -> None:
             api = Api(server.base)
             fresh = api.contact("Alex", "Brown", "Neighbour heard shouting and a child crying late at night.")
             red = api.contact("Jamie", "Doe", "Child told the teacher they are scared to go home.")
-            api.do("masho", red, "record_contact", {**RECORD, "red_criteria": ["other"],
-                                                    "red_criteria_other": "Child says they are scared to go home"})
+            api.do(
+                "masho",
+                red,
+                "record_contact",
+                {**RECORD, "red_criteria": ["other"], "red_criteria_other": "Child says they are scared to go home"},
+            )
             api.do("masho", red, "history_check", HISTORY)
             api.do("mash_manager", red, "confirm_red", {"red_confirmed": True})
             api.do("mash_manager", red, "allocate", {"allocate_to": "decision_maker"})
-            green = api.contact("Sam", "Smith", "Attendance has dropped; mother struggling since a bereavement.",
-                                channel="email")
+            green = api.contact(
+                "Sam", "Smith", "Attendance has dropped; mother struggling since a bereavement.", channel="email"
+            )
             api.do("masho", green, "record_contact", RECORD)
             api.do("masho", green, "history_check", HISTORY)
 
@@ -203,8 +249,11 @@ def main() -> None:
             dm.goto(server.base + f"/tasks/{api.task('decision_maker', red, 'triage_social_care')['id']}")
             dm.get_by_label("Analysis", exact=True).fill("Disclosure and fear of going home: significant harm.")
             dm.get_by_role("group", name="Threshold").get_by_label("Section 47: significant harm").check()
-            for legend in ("May become significant harm without action", "Meets the disability eligibility criteria",
-                           "Transfer to social care"):
+            for legend in (
+                "May become significant harm without action",
+                "Meets the disability eligibility criteria",
+                "Transfer to social care",
+            ):
                 dm.get_by_role("group", name=legend).get_by_label("No", exact=True).check()
             with dm.expect_navigation():
                 dm.get_by_role("button", name="Check the proposed outcome", exact=True).click()

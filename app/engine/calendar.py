@@ -5,16 +5,18 @@ Why: decision and outcome deadlines are statutory-style timescales counted in *w
 later. All arithmetic is done in Europe/London wall time (opening hours are local) and every
 result is returned in UTC, which is how instants are stored.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-import holidays
+from holidays import country_holidays
 
-__all__ = ["LONDON", "Duration", "MashCalendar", "parse_duration", "add_elapsed"]
+__all__ = ["LONDON", "Duration", "MashCalendar", "add_elapsed", "parse_duration"]
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -68,18 +70,19 @@ def parse_duration(text: str) -> Duration:
     value = text.strip()
     match = _DURATION_RE.fullmatch(value)
     if not match or value in ("P", "PT") or value.endswith("T"):
-        hint = " (years and months are not supported; use days)" if re.fullmatch(r"P[\dYMWDTHS.]*", value) and (
-            "Y" in value or re.match(r"P[^T]*M", value)) else ""
-        raise ValueError(f"invalid ISO 8601 duration {text!r}: expected e.g. 'PT4H', 'PT30M', 'P1D', "
-                         f"'P1DT2H'{hint}")
+        hint = (
+            " (years and months are not supported; use days)"
+            if re.fullmatch(r"P[\dYMWDTHS.]*", value) and ("Y" in value or re.match(r"P[^T]*M", value))
+            else ""
+        )
+        raise ValueError(f"invalid ISO 8601 duration {text!r}: expected e.g. 'PT4H', 'PT30M', 'P1D', 'P1DT2H'{hint}")
     parts = match.groupdict()
     too_long = ValueError(f"duration {text!r} is longer than a year: {DURATION_CAP}")
     if any(part and len(part) > 20 for part in parts.values()):
         raise too_long
     weeks = int(parts["weeks"] or 0)
     days = int(parts["days"] or 0) + 7 * weeks
-    seconds = (float(parts["hours"] or 0) * 3600 + float(parts["minutes"] or 0) * 60
-               + float(parts["seconds"] or 0))
+    seconds = float(parts["hours"] or 0) * 3600 + float(parts["minutes"] or 0) * 60 + float(parts["seconds"] or 0)
     if days * 86400 + seconds > MAX_DURATION_DAYS * 86400:
         raise too_long
     return Duration(days, timedelta(seconds=seconds), weeks=parts["weeks"] is not None)
@@ -96,7 +99,7 @@ def _aware(at: datetime, what: str = "instant") -> datetime:
 def add_elapsed(start: datetime, duration: str | Duration) -> datetime:
     """Plain clock time: ``start`` + duration as an absolute interval (P1D = 24 hours), in UTC."""
     dur = parse_duration(duration) if isinstance(duration, str) else duration
-    return _aware(start, "start").astimezone(timezone.utc) + dur.total
+    return _aware(start, "start").astimezone(UTC) + dur.total
 
 
 class MashCalendar:
@@ -107,7 +110,7 @@ class MashCalendar:
         self.closure_days: frozenset[date] = frozenset(closure_days)
         this_year = date.today().year
         # Pre-populated so lookups do not mutate a shared object; later years expand lazily.
-        self._bank_holidays = holidays.UK(subdiv="ENG", years=range(this_year - 5, this_year + 11))
+        self._bank_holidays = country_holidays("GB", subdiv="ENG", years=range(this_year - 5, this_year + 11))
 
     add_elapsed = staticmethod(add_elapsed)
 
@@ -141,33 +144,33 @@ class MashCalendar:
         if self.is_working_day(day):
             opens, closes = self._hours(day)
             if local < opens:
-                return opens.astimezone(timezone.utc)
+                return opens.astimezone(UTC)
             if local < closes:
-                return local.astimezone(timezone.utc)
-        return self._hours(self._next_working_day(day))[0].astimezone(timezone.utc)
+                return local.astimezone(UTC)
+        return self._hours(self._next_working_day(day))[0].astimezone(UTC)
 
     def next_closing(self, at: datetime) -> datetime:
         """The end of the opening period ``at`` falls in, or of the next one if the MASH is closed then (UTC).
 
         Why: a RED case still open at closing time goes to the out-of-hours team (spec §11.3)."""
         opening = self.next_opening(at)
-        return self._hours(opening.astimezone(LONDON).date())[1].astimezone(timezone.utc)
+        return self._hours(opening.astimezone(LONDON).date())[1].astimezone(UTC)
 
     def closed_from(self, at: datetime) -> datetime:
         """When the MASH is (or will next be) closed from, seen from ``at`` (UTC): if it is open at ``at``,
         that day's closing time; if it is closed, the closing time that began the closure (so a timer on it
         fires at once — a RED case arriving on a Sunday goes out of hours straight away, spec §11.3)."""
-        at = _aware(at).astimezone(timezone.utc)
+        at = _aware(at).astimezone(UTC)
         if self.is_open(at):
             return self.next_closing(at)
         local = at.astimezone(LONDON)
         day = local.date()
         if self.is_working_day(day) and local >= self._hours(day)[1]:
-            return self._hours(day)[1].astimezone(timezone.utc)
+            return self._hours(day)[1].astimezone(UTC)
         for _ in range(_MAX_DAYS):
             day -= timedelta(days=1)
             if self.is_working_day(day):
-                return self._hours(day)[1].astimezone(timezone.utc)
+                return self._hours(day)[1].astimezone(UTC)
         raise ValueError(f"no working day within {_MAX_DAYS} days before {at.date()}")
 
     def add_working(self, start: datetime, duration: str | Duration) -> datetime:
@@ -176,7 +179,7 @@ class MashCalendar:
         dur = parse_duration(duration) if isinstance(duration, str) else duration
         if dur.weeks:
             raise ValueError("working durations are counted in days or hours; use PnD instead of PnW")
-        current = _aware(start, "start").astimezone(timezone.utc)
+        current = _aware(start, "start").astimezone(UTC)
         if dur.days == 0 and not dur.time:
             return current
         horizon = current + timedelta(days=MAX_DURATION_DAYS)
@@ -193,13 +196,13 @@ class MashCalendar:
             opens, closes = self._hours(day)
             # Re-localise the wall-clock time on the new day (DST-safe: 09:00–17:30 always exists).
             target = datetime.combine(day, local.time().replace(tzinfo=None), LONDON)
-            current = min(max(target, opens), closes).astimezone(timezone.utc)
+            current = min(max(target, opens), closes).astimezone(UTC)
         remaining = dur.time
         while remaining > timedelta(0):
             current = self.next_opening(current)
             if current > horizon:
                 raise too_long
-            closes = self._hours(current.astimezone(LONDON).date())[1].astimezone(timezone.utc)
+            closes = self._hours(current.astimezone(LONDON).date())[1].astimezone(UTC)
             available = closes - current
             if remaining <= available:
                 return current + remaining

@@ -3,9 +3,12 @@
 Why: deadlines and timers must be testable (and a UAT environment may need time travel), and
 SpiffWorkflow reads `datetime.now` directly in its timer module, so the clock is injected there.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
+
+import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
 
 
 class Clock:
@@ -18,12 +21,12 @@ class Clock:
     def now(self) -> datetime:
         if self._frozen is not None:
             return self._frozen
-        return datetime.now(timezone.utc) + self._offset
+        return datetime.now(UTC) + self._offset
 
     def freeze(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("freeze() needs an aware datetime")
-        self._frozen = at.astimezone(timezone.utc)
+        self._frozen = at.astimezone(UTC)
 
     def advance(self, delta: timedelta) -> None:
         if self._frozen is not None:
@@ -41,11 +44,10 @@ CLOCK = Clock()
 
 def install_in_spiff() -> None:
     """Make SpiffWorkflow's timer module read CLOCK instead of the wall clock."""
-    import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
 
     class ClockDatetime(datetime):
         @classmethod
-        def now(cls, tz=None):  # noqa: D102 - mirrors datetime.now
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # mirrors datetime.now
             current = CLOCK.now()
             return current if tz is None else current.astimezone(tz)
 

@@ -17,8 +17,9 @@ The caller parses the XML with its hardened parser and hands over the lxml root.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 from lxml import etree
 
@@ -83,7 +84,7 @@ class DmnInput:
     expression: str
     type_ref: str | None
     allowed_values: str | None = None  # `inputValues` text, e.g. `"s17","s47"`
-    allowed: Optional[Predicate] = field(default=None, compare=False, repr=False)
+    allowed: Predicate | None = field(default=None, compare=False, repr=False)
     line: int | None = None
 
     @property
@@ -99,7 +100,7 @@ class DmnOutput:
     label: str | None
     type_ref: str | None
     allowed_values: str | None = None
-    allowed: Optional[Predicate] = field(default=None, compare=False, repr=False)
+    allowed: Predicate | None = field(default=None, compare=False, repr=False)
     line: int | None = None
 
 
@@ -122,7 +123,7 @@ class DmnRule:
     tests: tuple[Predicate, ...] = field(compare=False, repr=False)
     number: int = 0  # 1-based position in the table
     line: int | None = None
-    input_lines: tuple[Optional[int], ...] = field(default=(), compare=False, repr=False)
+    input_lines: tuple[int | None, ...] = field(default=(), compare=False, repr=False)
     outputs: tuple[OutputCell, ...] = field(default=(), compare=False, repr=False)
 
 
@@ -167,7 +168,7 @@ def _text_of(el: etree._Element | None, ns: str) -> str:
 
 def _optional_tests(
     el: etree._Element | None, ns: str, what: str, decision_id: str
-) -> tuple[str | None, Optional[Predicate]]:
+) -> tuple[str | None, Predicate | None]:
     """`inputValues`/`outputValues`: the allowed values of a column, if the modeller listed them."""
     text = _text_of(el, ns).strip()
     if el is None or not text or text == "-":
@@ -187,6 +188,61 @@ def _parse_output_cell(text: str, line: int | None) -> OutputCell:
         return OutputCell(text, True, parse_literal(stripped), line)
     except FeelSyntaxError:
         return OutputCell(text, False, None, line)
+
+
+def _hit_policy(table_el: etree._Element, fail: Callable[..., DecisionError]) -> tuple[str, str | None]:
+    """The table's hit policy and aggregation, refused unless we evaluate them."""
+    hit_policy = table_el.get("hitPolicy", "UNIQUE")
+    if hit_policy not in HIT_POLICIES:
+        supported = ", ".join(HIT_POLICIES)
+        raise fail(f"hit policy {hit_policy!r} is not supported (use one of {supported})", table_el.sourceline)
+    aggregation = table_el.get("aggregation")
+    if aggregation is not None:
+        if aggregation not in AGGREGATIONS:
+            supported = ", ".join(AGGREGATIONS)
+            raise fail(f"aggregation {aggregation!r} is not supported (use one of {supported})", table_el.sourceline)
+        if hit_policy != "COLLECT":
+            raise fail(f"aggregation {aggregation} needs hit policy COLLECT, not {hit_policy}", table_el.sourceline)
+    return hit_policy, aggregation
+
+
+def _parse_inputs(
+    table_el: etree._Element, ns: str, decision_id: str, fail: Callable[..., DecisionError]
+) -> list[DmnInput]:
+    inputs = []
+    for n, el in enumerate(table_el.findall(f"{{{ns}}}input"), start=1):
+        expr_el = el.find(f"{{{ns}}}inputExpression")
+        expression = _text_of(expr_el, ns).strip()
+        label = el.get("label")
+        if not expression:
+            raise fail(f"input {n} ({label or el.get('id') or 'unnamed'}) has no input expression", el.sourceline)
+        allowed_text, allowed = _optional_tests(
+            el.find(f"{{{ns}}}inputValues"), ns, f"input '{expression}'", decision_id
+        )
+        type_ref = (expr_el.get("typeRef") if expr_el is not None else None) or el.get("typeRef")
+        inputs.append(DmnInput(el.get("id"), label, expression, type_ref, allowed_text, allowed, el.sourceline))
+    return inputs
+
+
+def _parse_outputs(
+    table_el: etree._Element, ns: str, decision_id: str, fail: Callable[..., DecisionError]
+) -> list[DmnOutput]:
+    outputs: list[DmnOutput] = []
+    output_els = table_el.findall(f"{{{ns}}}output")
+    for n, el in enumerate(output_els, start=1):
+        # DMN: a table's only output may be unnamed, and then carries the decision's name.
+        name = el.get("name") or el.get("label") or (decision_id if len(output_els) == 1 else "")
+        if not name:
+            raise fail(f"output {n} has no name; outputs land in task data under their name", el.sourceline)
+        if any(o.name == name for o in outputs):
+            raise fail(f"two outputs are named {name!r}", el.sourceline)
+        allowed_text, allowed = _optional_tests(el.find(f"{{{ns}}}outputValues"), ns, f"output '{name}'", decision_id)
+        outputs.append(
+            DmnOutput(el.get("id"), name, el.get("label"), el.get("typeRef"), allowed_text, allowed, el.sourceline)
+        )
+    if not outputs:
+        raise fail("the decision table has no outputs", table_el.sourceline)
+    return outputs
 
 
 def parse_decision(root: etree._Element | etree._ElementTree) -> DecisionTable:
@@ -220,44 +276,9 @@ def parse_decision(root: etree._Element | etree._ElementTree) -> DecisionTable:
         raise fail(f"a decision must hold exactly one decisionTable; found {len(tables)}", decision.sourceline)
     table_el = tables[0]
 
-    hit_policy = table_el.get("hitPolicy", "UNIQUE")
-    if hit_policy not in HIT_POLICIES:
-        supported = ", ".join(HIT_POLICIES)
-        raise fail(f"hit policy {hit_policy!r} is not supported (use one of {supported})", table_el.sourceline)
-    aggregation = table_el.get("aggregation")
-    if aggregation is not None:
-        if aggregation not in AGGREGATIONS:
-            supported = ", ".join(AGGREGATIONS)
-            raise fail(f"aggregation {aggregation!r} is not supported (use one of {supported})", table_el.sourceline)
-        if hit_policy != "COLLECT":
-            raise fail(f"aggregation {aggregation} needs hit policy COLLECT, not {hit_policy}", table_el.sourceline)
-
-    inputs = []
-    for n, el in enumerate(table_el.findall(q("input")), start=1):
-        expr_el = el.find(q("inputExpression"))
-        expression = _text_of(expr_el, ns).strip()
-        label = el.get("label")
-        if not expression:
-            raise fail(f"input {n} ({label or el.get('id') or 'unnamed'}) has no input expression", el.sourceline)
-        allowed_text, allowed = _optional_tests(el.find(q("inputValues")), ns, f"input '{expression}'", decision_id)
-        type_ref = (expr_el.get("typeRef") if expr_el is not None else None) or el.get("typeRef")
-        inputs.append(DmnInput(el.get("id"), label, expression, type_ref, allowed_text, allowed, el.sourceline))
-
-    outputs = []
-    output_els = table_el.findall(q("output"))
-    for n, el in enumerate(output_els, start=1):
-        # DMN: a table's only output may be unnamed, and then carries the decision's name.
-        name = el.get("name") or el.get("label") or (decision_id if len(output_els) == 1 else "")
-        if not name:
-            raise fail(f"output {n} has no name; outputs land in task data under their name", el.sourceline)
-        if any(o.name == name for o in outputs):
-            raise fail(f"two outputs are named {name!r}", el.sourceline)
-        allowed_text, allowed = _optional_tests(el.find(q("outputValues")), ns, f"output '{name}'", decision_id)
-        outputs.append(
-            DmnOutput(el.get("id"), name, el.get("label"), el.get("typeRef"), allowed_text, allowed, el.sourceline)
-        )
-    if not outputs:
-        raise fail("the decision table has no outputs", table_el.sourceline)
+    hit_policy, aggregation = _hit_policy(table_el, fail)
+    inputs = _parse_inputs(table_el, ns, decision_id, fail)
+    outputs = _parse_outputs(table_el, ns, decision_id, fail)
     if aggregation and len(outputs) > 1:
         raise fail(f"aggregation {aggregation} needs a table with exactly one output", table_el.sourceline)
 
@@ -299,19 +320,19 @@ def _parse_rule(
         raise fail(f"rule '{rule_id}' {problem}", el.sourceline, rule_id)
 
     tests = []
-    for inp, cell in zip(inputs, in_els):
+    for inp, cell in zip(inputs, in_els, strict=False):
         try:
             tests.append(compile_unary_tests(_text_of(cell, ns)))
         except FeelSyntaxError as exc:
             raise fail(f"rule '{rule_id}', input '{inp.name}': {exc}", cell.sourceline, rule_id) from exc
 
     cells = []
-    for out, cell in zip(outputs, out_els):
+    for out, cell in zip(outputs, out_els, strict=False):
         parsed = _parse_output_cell(_text_of(cell, ns), cell.sourceline)
         if parsed.is_literal:
-            problem = _value_problem(parsed.value, out.type_ref, out.allowed, out.allowed_values)
-            if problem:
-                raise fail(f"rule '{rule_id}', output '{out.name}': {problem}", cell.sourceline, rule_id)
+            value_problem = _value_problem(parsed.value, out.type_ref, out.allowed, out.allowed_values)
+            if value_problem:
+                raise fail(f"rule '{rule_id}', output '{out.name}': {value_problem}", cell.sourceline, rule_id)
         cells.append(parsed)
 
     return DmnRule(
@@ -334,9 +355,7 @@ _TYPE_CHECKS: Mapping[str, Callable[[Any], bool]] = {
 }
 
 
-def _value_problem(
-    value: Any, type_ref: str | None, allowed: Optional[Predicate], allowed_text: str | None
-) -> str | None:
+def _value_problem(value: Any, type_ref: str | None, allowed: Predicate | None, allowed_text: str | None) -> str | None:
     """Null is always allowed (a missing duration); otherwise the typeRef and listed values hold."""
     if value is None:
         return None
@@ -366,13 +385,13 @@ def check_decision(table: DecisionTable, check_expression: Callable[[str], None]
             problems.append(f"input '{inp.name}'{_where(inp.line)}: {exc}")
             lines.append(inp.line)
     for rule in table.rules:
-        for inp, text, line in zip(table.inputs, rule.input_entries, rule.input_lines):
+        for inp, text, line in zip(table.inputs, rule.input_entries, rule.input_lines, strict=False):
             try:
                 compile_unary_tests(text)
             except FeelSyntaxError as exc:
                 problems.append(f"rule '{rule.id}', input '{inp.name}'{_where(line)}: {exc}")
                 lines.append(line)
-        for out, cell in zip(table.outputs, rule.outputs):
+        for out, cell in zip(table.outputs, rule.outputs, strict=False):
             if cell.is_literal:
                 continue
             try:
@@ -411,7 +430,7 @@ def _input_value(
 
 def _rule_outputs(table: DecisionTable, rule: DmnRule, names: Mapping[str, Any], evaluate: Evaluate) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for out, cell in zip(table.outputs, rule.outputs):
+    for out, cell in zip(table.outputs, rule.outputs, strict=False):
         if cell.is_literal:
             result[out.name] = cell.value
             continue
@@ -420,13 +439,17 @@ def _rule_outputs(table: DecisionTable, rule: DmnRule, names: Mapping[str, Any],
         except Exception as exc:
             raise DecisionError(
                 f"rule '{rule.id}', output '{out.name}'{_where(cell.line)}: {exc}",
-                decision_id=table.decision_id, rule_id=rule.id, line=cell.line,
+                decision_id=table.decision_id,
+                rule_id=rule.id,
+                line=cell.line,
             ) from exc
         problem = _value_problem(value, out.type_ref, out.allowed, out.allowed_values)
         if problem:
             raise DecisionError(
                 f"rule '{rule.id}', output '{out.name}'{_where(cell.line)}: {problem}",
-                decision_id=table.decision_id, rule_id=rule.id, line=cell.line,
+                decision_id=table.decision_id,
+                rule_id=rule.id,
+                line=cell.line,
             )
         result[out.name] = value
     return result
@@ -460,8 +483,8 @@ def evaluate_decision(table: DecisionTable, data: Mapping[str, Any], evaluate: E
     """Evaluate the table against task data; every failure is a DecisionError, never a default."""
     names = {**dict(data), **FEEL_CONSTANTS}
     values = [_input_value(table, inp, data, names, evaluate) for inp in table.inputs]
-    inputs = {inp.name: v for inp, v in zip(table.inputs, values)}
-    matched = [r for r in table.rules if all(test(v) for test, v in zip(r.tests, values))]
+    inputs = {inp.name: v for inp, v in zip(table.inputs, values, strict=False)}
+    matched = [r for r in table.rules if all(test(v) for test, v in zip(r.tests, values, strict=False))]
     policy = table.hit_policy
     ids = [r.id for r in matched]
 
@@ -481,7 +504,7 @@ def evaluate_decision(table: DecisionTable, data: Mapping[str, Any], evaluate: E
 
     per_rule = [_rule_outputs(table, r, names, evaluate) for r in matched]
     if policy == "ANY":
-        for rule, outs in zip(matched[1:], per_rule[1:]):
+        for rule, outs in zip(matched[1:], per_rule[1:], strict=False):
             for key, value in outs.items():
                 if not _same(value, per_rule[0][key]):
                     raise DecisionError(

@@ -24,45 +24,47 @@ Deliberate differences from Python (documented in docs/modelling.md terms):
 - ``x += y`` rebinds (``x = x + y``) rather than mutating in place;
 - ``str % args`` formatting is refused (``"%*d"`` can allocate arbitrarily).
 """
+
 from __future__ import annotations
 
 import ast
 import operator
 import textwrap
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Literal, Mapping
+from typing import Any, Literal, NoReturn, cast
 
 __all__ = [
-    "ExpressionError",
-    "UnsafeExpression",
-    "RestrictedEvaluator",
-    "referenced_names",
-    "value_size",
     "ALLOWED_METHODS",
     "BudgetExceeded",
+    "ExpressionError",
+    "RestrictedEvaluator",
+    "UnsafeExpression",
     "ValidationBudgetExceeded",
-    "validation_budget",
     "charge",
+    "referenced_names",
+    "validation_budget",
+    "value_size",
 ]
 
 Mode = Literal["eval", "exec"]
 
-MAX_SOURCE_CHARS = 100_000     # a script
+MAX_SOURCE_CHARS = 100_000  # a script
 MAX_EXPRESSION_CHARS = 10_000  # one expression (a condition, a DMN cell, a task property)
-MAX_NODES = 20_000             # syntax nodes in one expression or script ("terms")
-MAX_NESTING = 100              # syntactic depth of a tree, and depth of a data value
-MAX_INT_BITS = 33_220          # ~10,000 decimal digits
+MAX_NODES = 20_000  # syntax nodes in one expression or script ("terms")
+MAX_NESTING = 100  # syntactic depth of a tree, and depth of a data value
+MAX_INT_BITS = 33_220  # ~10,000 decimal digits
 MAX_POW_EXPONENT = 64
 
-DEFAULT_MAX_STEPS = 100_000    # steps of work for one evaluation (see "Cost" above)
-DEFAULT_MAX_SECONDS = 2.0      # wall-clock backstop for one evaluation
-VALIDATION_STEPS = 2_000_000   # steps for a whole validation (the repository's models use < 1,000)
-VALIDATION_SECONDS = 20.0      # wall clock for a whole validation (backstop)
-COST_UNIT = 8                  # value-size units (value_size) charged as one step
-_CLOCK_EVERY = 256             # steps between two looks at the clock
+DEFAULT_MAX_STEPS = 100_000  # steps of work for one evaluation (see "Cost" above)
+DEFAULT_MAX_SECONDS = 2.0  # wall-clock backstop for one evaluation
+VALIDATION_STEPS = 2_000_000  # steps for a whole validation (the repository's models use < 1,000)
+VALIDATION_SECONDS = 20.0  # wall clock for a whole validation (backstop)
+COST_UNIT = 8  # value-size units (value_size) charged as one step
+_CLOCK_EVERY = 256  # steps between two looks at the clock
 
 
 class ExpressionError(Exception):
@@ -85,6 +87,8 @@ class UnsafeExpression(ExpressionError):
 class BudgetExceeded(ExpressionError):
     """One evaluation used up its budget of steps (work) or time."""
 
+    wall_clock = False  # True when time ran out: how far it got depended on how busy the machine was
+
 
 class ValidationBudgetExceeded(BudgetExceeded):
     """A whole validation used up its shared budget of steps or time (``validation_budget``)."""
@@ -93,7 +97,7 @@ class ValidationBudgetExceeded(BudgetExceeded):
 class _Budget:
     """Steps and time shared by every evaluation of one validation."""
 
-    __slots__ = ("steps", "spent", "seconds", "deadline")
+    __slots__ = ("deadline", "seconds", "spent", "steps")
 
     def __init__(self, steps: int, seconds: float):
         self.steps = steps
@@ -102,8 +106,8 @@ class _Budget:
         self.deadline = time.monotonic() + seconds
 
 
-_BUDGET: ContextVar["_Budget | None"] = ContextVar("mash_validation_budget", default=None)
-_CURRENT: ContextVar["_Run | None"] = ContextVar("mash_current_run", default=None)
+_BUDGET: ContextVar[_Budget | None] = ContextVar("mash_validation_budget", default=None)
+_CURRENT: ContextVar[_Run | None] = ContextVar("mash_current_run", default=None)
 
 
 @contextmanager
@@ -174,14 +178,32 @@ _SEQUENCES = (str, list, tuple)
 _ITERABLES = (list, tuple, str, dict, set, frozenset, range)
 
 _REFUSED_WORDS = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def",
-    ast.AsyncFunctionDef: "async def", ast.ClassDef: "class", ast.Lambda: "lambda",
-    ast.With: "with", ast.AsyncWith: "with", ast.Try: "try", ast.Global: "global",
-    ast.Nonlocal: "nonlocal", ast.While: "while", ast.Raise: "raise", ast.Assert: "assert",
-    ast.Delete: "del", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Await: "await",
-    ast.JoinedStr: "f-strings", ast.FormattedValue: "f-strings", ast.Starred: "* unpacking",
-    ast.NamedExpr: ":= (walrus)", ast.Match: "match", ast.AnnAssign: "annotated assignment",
-    ast.AsyncFor: "async for", ast.Return: "return",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
+    ast.FunctionDef: "def",
+    ast.AsyncFunctionDef: "async def",
+    ast.ClassDef: "class",
+    ast.Lambda: "lambda",
+    ast.With: "with",
+    ast.AsyncWith: "with",
+    ast.Try: "try",
+    ast.Global: "global",
+    ast.Nonlocal: "nonlocal",
+    ast.While: "while",
+    ast.Raise: "raise",
+    ast.Assert: "assert",
+    ast.Delete: "del",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Await: "await",
+    ast.JoinedStr: "f-strings",
+    ast.FormattedValue: "f-strings",
+    ast.Starred: "* unpacking",
+    ast.NamedExpr: ":= (walrus)",
+    ast.Match: "match",
+    ast.AnnAssign: "annotated assignment",
+    ast.AsyncFor: "async for",
+    ast.Return: "return",
 }
 if hasattr(ast, "TryStar"):
     _REFUSED_WORDS[ast.TryStar] = "try"
@@ -195,6 +217,44 @@ def _refused(node: ast.AST) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
+def _prepared(source: str, mode: Mode) -> tuple[str, int]:
+    """The text to parse (dedented; an expression also stripped) and how many lines were stripped."""
+    text = textwrap.dedent(source)
+    if mode != "eval":
+        return text, 0
+    stripped = text.lstrip()
+    offset = text[: len(text) - len(stripped)].count("\n")
+    text = stripped.rstrip()
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise UnsafeExpression(
+            f"expression too long: more than {MAX_EXPRESSION_CHARS} characters (work parts out in a script first)",
+            None,
+            source[:200],
+        )
+    return text, offset
+
+
+def _parse_text(text: str, mode: Mode, offset: int, source: str) -> ast.AST:
+    """ast.parse, its failures as ExpressionError / UnsafeExpression naming the source's line."""
+    try:
+        return ast.parse(text, mode=mode)
+    except SyntaxError as exc:
+        line = exc.lineno + offset if exc.lineno else None
+        if "integer string conversion" in (exc.msg or ""):
+            raise ExpressionError(
+                "number too long: write numbers with at most 4300 digits", line, source[:200]
+            ) from None
+        raise ExpressionError(f"syntax error: {exc.msg}", line, source) from None
+    except (RecursionError, MemoryError) as exc:
+        raise UnsafeExpression(
+            f"too long or too deeply nested to read ({type(exc).__name__}): split it into smaller parts",
+            None,
+            source[:200],
+        ) from None
+    except ValueError as exc:
+        raise UnsafeExpression(f"cannot parse: {exc}", None, source[:200]) from None
+
+
 def _parse_tree(source: str, mode: Mode) -> ast.AST:
     """Parse without checking. Scripts are dedented (BPMN text is often indented)."""
     if mode not in ("eval", "exec"):
@@ -202,36 +262,21 @@ def _parse_tree(source: str, mode: Mode) -> ast.AST:
     if not isinstance(source, str):
         raise ExpressionError("expression must be text", None, repr(source))
     if len(source) > MAX_SOURCE_CHARS:
-        raise UnsafeExpression(f"script too long: more than {MAX_SOURCE_CHARS} characters "
-                               "(split it into several script tasks)", None, source[:200])
-    offset = 0
-    text = textwrap.dedent(source)
-    if mode == "eval":
-        stripped = text.lstrip()
-        offset = text[: len(text) - len(stripped)].count("\n")
-        text = stripped.rstrip()
-        if len(text) > MAX_EXPRESSION_CHARS:
-            raise UnsafeExpression(f"expression too long: more than {MAX_EXPRESSION_CHARS} characters "
-                                   "(work parts out in a script first)", None, source[:200])
-    try:
-        tree = ast.parse(text, mode=mode)
-    except SyntaxError as exc:
-        line = exc.lineno + offset if exc.lineno else None
-        if "integer string conversion" in (exc.msg or ""):
-            raise ExpressionError("number too long: write numbers with at most 4300 digits", line,
-                                  source[:200]) from None
-        raise ExpressionError(f"syntax error: {exc.msg}", line, source) from None
-    except (RecursionError, MemoryError) as exc:
-        raise UnsafeExpression(f"too long or too deeply nested to read ({type(exc).__name__}): split it into "
-                               "smaller parts", None, source[:200]) from None
-    except ValueError as exc:
-        raise UnsafeExpression(f"cannot parse: {exc}", None, source[:200]) from None
-    nodes = 0
-    for _ in ast.walk(tree):
-        nodes += 1
+        raise UnsafeExpression(
+            f"script too long: more than {MAX_SOURCE_CHARS} characters (split it into several script tasks)",
+            None,
+            source[:200],
+        )
+    text, offset = _prepared(source, mode)
+    tree = _parse_text(text, mode, offset, source)
+    for nodes, _ in enumerate(ast.walk(tree), start=1):
         if nodes > MAX_NODES:
-            raise UnsafeExpression(f"{'expression' if mode == 'eval' else 'script'} too long: more than "
-                                   f"{MAX_NODES} terms (split it into smaller parts)", None, source[:200])
+            raise UnsafeExpression(
+                f"{'expression' if mode == 'eval' else 'script'} too long: more than "
+                f"{MAX_NODES} terms (split it into smaller parts)",
+                None,
+                source[:200],
+            )
     if offset:
         ast.increment_lineno(tree, offset)
     return tree
@@ -245,7 +290,7 @@ class _Checker:
         self.mode = mode
         self.loops = 0
 
-    def fail(self, node: ast.AST, message: str) -> None:
+    def fail(self, node: ast.AST, message: str) -> NoReturn:
         raise UnsafeExpression(message, getattr(node, "lineno", None))
 
     def run(self, tree: ast.AST) -> None:
@@ -263,50 +308,58 @@ class _Checker:
     def stmt(self, node: ast.stmt, depth: int) -> None:
         if depth > MAX_NESTING:
             self.fail(node, "too deeply nested")
-        t = type(node)
-        if t is ast.Assign:
-            for target in node.targets:
-                self.target(target, depth)
-            self.expr(node.value, depth)
-        elif t is ast.AugAssign:
-            if type(node.target) not in (ast.Name, ast.Subscript):
-                self.fail(node, "augmented assignment needs a name or subscript")
-            if type(node.op) not in _BINOPS:
-                self.fail(node, f"operator {type(node.op).__name__} is not allowed")
-            self.target(node.target, depth)
-            self.expr(node.value, depth)
-        elif t is ast.If:
-            self.expr(node.test, depth)
-            self.block(node.body, depth)
-            self.block(node.orelse, depth)
-        elif t is ast.For:
-            self.target(node.target, depth)
-            self.expr(node.iter, depth)
-            self.loops += 1
-            self.block(node.body, depth)
-            self.loops -= 1
-            self.block(node.orelse, depth)
-        elif t is ast.Expr:
-            self.expr(node.value, depth)
-        elif t is ast.Pass:
-            pass
-        elif t is ast.Break or t is ast.Continue:
-            if not self.loops:
-                self.fail(node, f"'{t.__name__.lower()}' outside a for loop")
-        else:
+        check = _STMT_CHECKS.get(type(node))
+        if check is None:
             self.fail(node, _refused(node))
+        check(self, node, depth)
+
+    def s_assign(self, node: ast.Assign, depth: int) -> None:
+        for target in node.targets:
+            self.target(target, depth)
+        self.expr(node.value, depth)
+
+    def s_augassign(self, node: ast.AugAssign, depth: int) -> None:
+        if type(node.target) not in (ast.Name, ast.Subscript):
+            self.fail(node, "augmented assignment needs a name or subscript")
+        if type(node.op) not in _BINOPS:
+            self.fail(node, f"operator {type(node.op).__name__} is not allowed")
+        self.target(node.target, depth)
+        self.expr(node.value, depth)
+
+    def s_if(self, node: ast.If, depth: int) -> None:
+        self.expr(node.test, depth)
+        self.block(node.body, depth)
+        self.block(node.orelse, depth)
+
+    def s_for(self, node: ast.For, depth: int) -> None:
+        self.target(node.target, depth)
+        self.expr(node.iter, depth)
+        self.loops += 1
+        self.block(node.body, depth)
+        self.loops -= 1
+        self.block(node.orelse, depth)
+
+    def s_expr(self, node: ast.Expr, depth: int) -> None:
+        self.expr(node.value, depth)
+
+    def s_pass(self, node: ast.Pass, depth: int) -> None:
+        pass
+
+    def s_loop_jump(self, node: ast.Break | ast.Continue, depth: int) -> None:
+        if not self.loops:
+            self.fail(node, f"'{type(node).__name__.lower()}' outside a for loop")
 
     def target(self, node: ast.expr, depth: int) -> None:
         t = type(node)
-        if t is ast.Name:
+        if type(node) is ast.Name:
             if node.id.startswith("_"):
                 self.fail(node, f"names starting with '_' are not allowed ({node.id})")
             if node.id in self.functions:
                 self.fail(node, f"cannot assign to '{node.id}': it is a function name")
-        elif t is ast.Subscript:
+        elif type(node) is ast.Subscript:
             self.expr(node.value, depth + 1)
             self.expr(node.slice, depth + 1)
-        elif t is ast.Tuple or t is ast.List:
+        elif type(node) is ast.Tuple or type(node) is ast.List:
             for elt in node.elts:
                 self.target(elt, depth + 1)
         else:
@@ -315,69 +368,84 @@ class _Checker:
     def expr(self, node: ast.expr, depth: int) -> None:
         if depth > MAX_NESTING:
             self.fail(node, "too deeply nested")
-        d = depth + 1
-        t = type(node)
-        if t is ast.Constant:
-            if type(node.value) not in _CONST_TYPES:
-                self.fail(node, f"constant of type {type(node.value).__name__} is not allowed")
-        elif t is ast.Name:
-            if node.id.startswith("_"):
-                self.fail(node, f"names starting with '_' are not allowed ({node.id})")
-            if node.id in self.functions:
-                self.fail(node, f"'{node.id}' is a function: it can only be called, e.g. {node.id}(...)")
-        elif t is ast.List or t is ast.Tuple or t is ast.Set:
-            for elt in node.elts:
-                self.expr(elt, d)
-        elif t is ast.Dict:
-            for key, value in zip(node.keys, node.values):
-                if key is None:
-                    self.fail(node, "'**' unpacking is not allowed")
-                self.expr(key, d)
-                self.expr(value, d)
-        elif t is ast.Subscript:
-            self.expr(node.value, d)
-            self.expr(node.slice, d)
-        elif t is ast.Slice:
-            for part in (node.lower, node.upper, node.step):
-                if part is not None:
-                    self.expr(part, d)
-        elif t is ast.BinOp:
-            if type(node.op) not in _BINOPS:
-                self.fail(node, f"operator {type(node.op).__name__} is not allowed")
-            self.expr(node.left, d)
-            self.expr(node.right, d)
-        elif t is ast.UnaryOp:
-            if type(node.op) not in _UNARY:
-                self.fail(node, f"operator {type(node.op).__name__} is not allowed")
-            self.expr(node.operand, d)
-        elif t is ast.BoolOp:
-            for value in node.values:
-                self.expr(value, d)
-        elif t is ast.Compare:
-            for op in node.ops:
-                if type(op) not in _CMPOPS:  # pragma: no cover - all comparisons are listed
-                    self.fail(node, f"comparison {type(op).__name__} is not allowed")
-            self.expr(node.left, d)
-            for comp in node.comparators:
-                self.expr(comp, d)
-        elif t is ast.IfExp:
-            self.expr(node.test, d)
-            self.expr(node.body, d)
-            self.expr(node.orelse, d)
-        elif t is ast.ListComp or t is ast.SetComp or t is ast.GeneratorExp:
-            self.comprehension(node.generators, d)
-            self.expr(node.elt, d)
-        elif t is ast.DictComp:
-            self.comprehension(node.generators, d)
-            self.expr(node.key, d)
-            self.expr(node.value, d)
-        elif t is ast.Call:
-            self.call(node, d)
-        elif t is ast.Attribute:
-            self.fail(node, f"attribute access '.{node.attr}' is not allowed"
-                      + (" (only allowed methods can be called)" if node.attr in _ALL_METHOD_NAMES else ""))
-        else:
+        check = _EXPR_CHECKS.get(type(node))
+        if check is None:
             self.fail(node, _refused(node))
+        check(self, node, depth + 1)
+
+    def x_constant(self, node: ast.Constant, d: int) -> None:
+        if type(node.value) not in _CONST_TYPES:
+            self.fail(node, f"constant of type {type(node.value).__name__} is not allowed")
+
+    def x_name(self, node: ast.Name, d: int) -> None:
+        if node.id.startswith("_"):
+            self.fail(node, f"names starting with '_' are not allowed ({node.id})")
+        if node.id in self.functions:
+            self.fail(node, f"'{node.id}' is a function: it can only be called, e.g. {node.id}(...)")
+
+    def x_elements(self, node: ast.List | ast.Tuple | ast.Set, d: int) -> None:
+        for elt in node.elts:
+            self.expr(elt, d)
+
+    def x_dict(self, node: ast.Dict, d: int) -> None:
+        for key, value in zip(node.keys, node.values, strict=False):
+            if key is None:
+                self.fail(node, "'**' unpacking is not allowed")
+            self.expr(key, d)
+            self.expr(value, d)
+
+    def x_subscript(self, node: ast.Subscript, d: int) -> None:
+        self.expr(node.value, d)
+        self.expr(node.slice, d)
+
+    def x_slice(self, node: ast.Slice, d: int) -> None:
+        for part in (node.lower, node.upper, node.step):
+            if part is not None:
+                self.expr(part, d)
+
+    def x_binop(self, node: ast.BinOp, d: int) -> None:
+        if type(node.op) not in _BINOPS:
+            self.fail(node, f"operator {type(node.op).__name__} is not allowed")
+        self.expr(node.left, d)
+        self.expr(node.right, d)
+
+    def x_unaryop(self, node: ast.UnaryOp, d: int) -> None:
+        if type(node.op) not in _UNARY:
+            self.fail(node, f"operator {type(node.op).__name__} is not allowed")
+        self.expr(node.operand, d)
+
+    def x_boolop(self, node: ast.BoolOp, d: int) -> None:
+        for value in node.values:
+            self.expr(value, d)
+
+    def x_compare(self, node: ast.Compare, d: int) -> None:
+        for op in node.ops:
+            if type(op) not in _CMPOPS:  # pragma: no cover - all comparisons are listed
+                self.fail(node, f"comparison {type(op).__name__} is not allowed")
+        self.expr(node.left, d)
+        for comp in node.comparators:
+            self.expr(comp, d)
+
+    def x_ifexp(self, node: ast.IfExp, d: int) -> None:
+        self.expr(node.test, d)
+        self.expr(node.body, d)
+        self.expr(node.orelse, d)
+
+    def x_comp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, d: int) -> None:
+        self.comprehension(node.generators, d)
+        self.expr(node.elt, d)
+
+    def x_dictcomp(self, node: ast.DictComp, d: int) -> None:
+        self.comprehension(node.generators, d)
+        self.expr(node.key, d)
+        self.expr(node.value, d)
+
+    def x_attribute(self, node: ast.Attribute, d: int) -> None:
+        self.fail(
+            node,
+            f"attribute access '.{node.attr}' is not allowed"
+            + (" (only allowed methods can be called)" if node.attr in _ALL_METHOD_NAMES else ""),
+        )
 
     def comprehension(self, generators: list[ast.comprehension], depth: int) -> None:
         for gen in generators:
@@ -415,7 +483,54 @@ class _Checker:
             self.expr(kw.value, depth)
 
 
+# The node types the checker allows, each with its check (exact types: a subclass is refused).
+_EXPR_CHECKS: dict[type[ast.AST], Callable[[_Checker, Any, int], None]] = {
+    ast.Constant: _Checker.x_constant,
+    ast.Name: _Checker.x_name,
+    ast.List: _Checker.x_elements,
+    ast.Tuple: _Checker.x_elements,
+    ast.Set: _Checker.x_elements,
+    ast.Dict: _Checker.x_dict,
+    ast.Subscript: _Checker.x_subscript,
+    ast.Slice: _Checker.x_slice,
+    ast.BinOp: _Checker.x_binop,
+    ast.UnaryOp: _Checker.x_unaryop,
+    ast.BoolOp: _Checker.x_boolop,
+    ast.Compare: _Checker.x_compare,
+    ast.IfExp: _Checker.x_ifexp,
+    ast.ListComp: _Checker.x_comp,
+    ast.SetComp: _Checker.x_comp,
+    ast.GeneratorExp: _Checker.x_comp,
+    ast.DictComp: _Checker.x_dictcomp,
+    ast.Call: _Checker.call,
+    ast.Attribute: _Checker.x_attribute,
+}
+_STMT_CHECKS: dict[type[ast.AST], Callable[[_Checker, Any, int], None]] = {
+    ast.Assign: _Checker.s_assign,
+    ast.AugAssign: _Checker.s_augassign,
+    ast.If: _Checker.s_if,
+    ast.For: _Checker.s_for,
+    ast.Expr: _Checker.s_expr,
+    ast.Pass: _Checker.s_pass,
+    ast.Break: _Checker.s_loop_jump,
+    ast.Continue: _Checker.s_loop_jump,
+}
+
 # --------------------------------------------------------------------------- sizes
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _members(container: Any, depth: int) -> Iterator[tuple[Any, int]]:
+    """What a container holds, each with its depth (a dict: each key, then its value)."""
+    if type(container) is dict:
+        for key, value in container.items():
+            yield key, depth
+            yield value, depth
+    else:
+        for item in container:
+            yield item, depth
 
 
 def value_size(value: Any, limit: int) -> int:
@@ -439,22 +554,13 @@ def value_size(value: Any, limit: int) -> int:
             total += len(item) + 2
         elif t is int:
             total += 4 + item.bit_length() // 8
-        elif t is list or t is tuple or t is set or t is frozenset:
+        elif t in _CONTAINERS:
             if depth >= MAX_NESTING:
                 raise ExpressionError("value is nested too deeply")
-            total += 2 + len(item)
+            total += 2 + (2 if t is dict else 1) * len(item)
             if total > limit:
                 return total
-            stack.extend((x, depth + 1) for x in item)
-        elif t is dict:
-            if depth >= MAX_NESTING:
-                raise ExpressionError("value is nested too deeply")
-            total += 2 + 2 * len(item)
-            if total > limit:
-                return total
-            for k, v in item.items():
-                stack.append((k, depth + 1))
-                stack.append((v, depth + 1))
+            stack.extend(_members(item, depth + 1))
         else:
             total += 4
         if total > limit:
@@ -491,10 +597,24 @@ def _describe(exc: Exception) -> str:
 class _Run:
     """State of one evaluate/execute call: data, comprehension scopes and budgets."""
 
-    __slots__ = ("functions", "names", "scopes", "steps", "max_steps", "alloc", "max_alloc",
-                 "max_size", "max_value", "limit", "deadline", "budget", "clock_in", "own_deadline")
+    __slots__ = (
+        "alloc",
+        "budget",
+        "clock_in",
+        "deadline",
+        "functions",
+        "limit",
+        "max_alloc",
+        "max_size",
+        "max_steps",
+        "max_value",
+        "names",
+        "own_deadline",
+        "scopes",
+        "steps",
+    )
 
-    def __init__(self, ev: "RestrictedEvaluator", names: Mapping[str, Any]):
+    def __init__(self, ev: RestrictedEvaluator, names: Mapping[str, Any]):
         self.functions = ev.functions
         self.names = names
         self.scopes: list[dict[str, Any]] = []
@@ -516,22 +636,33 @@ class _Run:
     # -- budgets
     def _over(self, node: ast.AST | None) -> None:
         line = getattr(node, "lineno", None)
-        if self.limit < self.max_steps and self.steps > self.limit:
+        if self.budget is not None and self.limit < self.max_steps and self.steps > self.limit:
             raise ValidationBudgetExceeded(
                 f"the checks ran out of their budget of {self.budget.steps} steps of work for the whole model set: "
-                "make the expressions or the DMN table tests (dmn/*.tests.json) do less work", line)
+                "make the expressions or the DMN table tests (dmn/*.tests.json) do less work",
+                line,
+            )
         raise BudgetExceeded(
             f"expression is too complex (step limit reached): it would do more than {self.max_steps} steps of work "
-            "(loops, big lists or long calendar durations) — make it do less", line)
+            "(loops, big lists or long calendar durations) — make it do less",
+            line,
+        )
 
     def _late(self, node: ast.AST | None) -> None:
         line = getattr(node, "lineno", None)
+        exc: BudgetExceeded
         if self.budget is not None and self.deadline < self.own_deadline:
-            raise ValidationBudgetExceeded(
+            exc = ValidationBudgetExceeded(
                 f"the checks ran out of their {self.budget.seconds:g} s time budget for the whole model set: "
-                "make the expressions or the DMN table tests (dmn/*.tests.json) do less work", line)
-        raise BudgetExceeded("expression is too complex (time limit reached): it took too long — make it do less",
-                             line)
+                "make the expressions or the DMN table tests (dmn/*.tests.json) do less work",
+                line,
+            )
+        else:
+            exc = BudgetExceeded(
+                "expression is too complex (time limit reached): it took too long — make it do less", line
+            )
+        exc.wall_clock = True
+        raise exc
 
     def tick(self, node: ast.AST) -> None:
         self.steps += 1
@@ -567,7 +698,8 @@ class _Run:
         a comparison). Measuring stops once the remaining budget is passed, so it costs at most that."""
         t = type(value)
         if t is int:
-            return (value.bit_length() >> 6) ** 2 >> 8  # big-number arithmetic and conversion are ~quadratic
+            bits: int = value.bit_length()
+            return (bits >> 6) ** 2 >> 8  # big-number arithmetic and conversion are ~quadratic
         if t in _SCALARS:
             return 0
         if t is str:
@@ -664,23 +796,24 @@ class _Run:
         except KeyError:
             raise ExpressionError(f"name '{name}' is not defined in task data", node.lineno) from None
 
-    def e_list(self, node: ast.List) -> list:
+    def e_list(self, node: ast.List) -> list[Any]:
         value = [self.eval(e) for e in node.elts]
         self.charge(value, node)
         return value
 
-    def e_tuple(self, node: ast.Tuple) -> tuple:
+    def e_tuple(self, node: ast.Tuple) -> tuple[Any, ...]:
         value = tuple(self.eval(e) for e in node.elts)
         self.charge(value, node)
         return value
 
-    def e_set(self, node: ast.Set) -> set:
+    def e_set(self, node: ast.Set) -> set[Any]:
         value = {self.eval(e) for e in node.elts}
         self.charge(value, node)
         return value
 
-    def e_dict(self, node: ast.Dict) -> dict:
-        value = {self.eval(k): self.eval(v) for k, v in zip(node.keys, node.values)}
+    def e_dict(self, node: ast.Dict) -> dict[Any, Any]:
+        # a None key ('**' unpacking) never gets here: the checker refuses it
+        value = {self.eval(k): self.eval(v) for k, v in zip(node.keys, node.values, strict=False)}  # type: ignore[arg-type]
         self.charge(value, node)
         return value
 
@@ -698,6 +831,18 @@ class _Run:
     def e_slice(self, node: ast.Slice) -> slice:
         return slice(*(None if p is None else self.eval(p) for p in (node.lower, node.upper, node.step)))
 
+    def _check_mult(self, left: Any, right: Any, node: ast.BinOp) -> None:
+        """Refuse a repeated sequence or a product too large to make, before making it."""
+        lt, rt = type(left), type(right)
+        if (lt in _SEQUENCES and rt in (int, bool)) or (rt in _SEQUENCES and lt in (int, bool)):
+            seq, times = (left, right) if lt in _SEQUENCES else (right, left)
+            if times > 0 and len(seq) * times > self.max_size:
+                raise ExpressionError(f"result longer than {self.max_size} items", node.lineno)
+            if times > 0 and type(seq) is not str and value_size(seq, self.max_value) * times > self.max_value:
+                raise ExpressionError("value too large", node.lineno)
+        elif lt is int and rt is int and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise ExpressionError("number too large", node.lineno)
+
     def e_binop(self, node: ast.BinOp) -> Any:
         left = self.eval(node.left)
         right = self.eval(node.right)
@@ -710,14 +855,7 @@ class _Run:
                 if right > 0 and abs(left).bit_length() * right > MAX_INT_BITS:
                     raise ExpressionError("number too large", node.lineno)
         elif op is ast.Mult:
-            if lt in _SEQUENCES and rt in (int, bool) or rt in _SEQUENCES and lt in (int, bool):
-                seq, times = (left, right) if lt in _SEQUENCES else (right, left)
-                if times > 0 and len(seq) * times > self.max_size:
-                    raise ExpressionError(f"result longer than {self.max_size} items", node.lineno)
-                if times > 0 and type(seq) is not str and value_size(seq, self.max_value) * times > self.max_value:
-                    raise ExpressionError("value too large", node.lineno)
-            elif lt is int and rt is int and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise ExpressionError("number too large", node.lineno)
+            self._check_mult(left, right, node)
         elif op is ast.Add:
             if lt in _SEQUENCES and rt is lt and len(left) + len(right) > self.max_size:
                 raise ExpressionError(f"result longer than {self.max_size} items", node.lineno)
@@ -747,7 +885,7 @@ class _Run:
 
     def e_compare(self, node: ast.Compare) -> bool:
         left = self.eval(node.left)
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=False):
             right = self.eval(comp)
             # `in` walks a list or string (a dict or set only hashes the key); `==`, `<` walk both values
             kind = type(op)
@@ -778,8 +916,9 @@ class _Run:
             receiver = self.eval(func.value)
             args, kwargs = self.arguments(node)
             # list.count/index walk the receiver; the others' work shows in their arguments and result
-            self.charge_inputs((receiver, *args, *kwargs.values()) if func.attr in _RECEIVER_WALKS
-                               else (*args, *kwargs.values()), node)
+            self.charge_inputs(
+                (receiver, *args, *kwargs.values()) if func.attr in _RECEIVER_WALKS else (*args, *kwargs.values()), node
+            )
             result = self.method(receiver, func.attr, args, kwargs, node)
         else:
             raise UnsafeExpression("only named functions and allowed methods can be called", node.lineno)
@@ -787,13 +926,13 @@ class _Run:
             self.charge(result, node)
         return result
 
-    def arguments(self, node: ast.Call) -> tuple[list, dict]:
+    def arguments(self, node: ast.Call) -> tuple[list[Any], dict[Any, Any]]:  # keys: str, None refused
         for kw in node.keywords:
             if kw.arg is None or kw.arg.startswith("_"):
                 raise UnsafeExpression("'**' or '_' keyword arguments are not allowed", node.lineno)
         return [self.eval(a) for a in node.args], {kw.arg: self.eval(kw.value) for kw in node.keywords}
 
-    def method(self, receiver: Any, name: str, args: list, kwargs: dict, node: ast.Call) -> Any:
+    def method(self, receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
         kind = type(receiver)  # exact type: subclasses could override anything
         allowed = ALLOWED_METHODS.get(kind)
         if allowed is None or name not in allowed:
@@ -824,8 +963,9 @@ class _Run:
         finally:
             self.scopes.pop()
 
-    def _generate(self, generators: list[ast.comprehension], index: int, iterable: Any,
-                  emit: Callable[[], None]) -> None:
+    def _generate(
+        self, generators: list[ast.comprehension], index: int, iterable: Any, emit: Callable[[], None]
+    ) -> None:
         gen = generators[index]
         self.check_iterable(iterable, gen.target)
         scope = self.scopes[-1]
@@ -839,8 +979,8 @@ class _Run:
                 else:
                     self._generate(generators, index + 1, self.eval(generators[index + 1].iter), emit)
 
-    def e_listcomp(self, node: ast.ListComp | ast.GeneratorExp) -> list:
-        out: list = []
+    def e_listcomp(self, node: ast.ListComp | ast.GeneratorExp) -> list[Any]:
+        out: list[Any] = []
 
         def emit() -> None:
             value = self.eval(node.elt)
@@ -852,11 +992,11 @@ class _Run:
         self.comprehension(node, emit)
         return out
 
-    def e_setcomp(self, node: ast.SetComp) -> set:
+    def e_setcomp(self, node: ast.SetComp) -> set[Any]:
         return set(self.e_listcomp(node))  # type: ignore[arg-type]
 
-    def e_dictcomp(self, node: ast.DictComp) -> dict:
-        out: dict = {}
+    def e_dictcomp(self, node: ast.DictComp) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
 
         def emit() -> None:
             key = self.eval(node.key)
@@ -872,12 +1012,11 @@ class _Run:
     # -- statements
     def check_iterable(self, value: Any, node: ast.AST) -> None:
         if type(value) not in _ITERABLES:
-            raise ExpressionError(f"cannot loop over a {type(value).__name__} value",
-                                  getattr(node, "lineno", None))
+            raise ExpressionError(f"cannot loop over a {type(value).__name__} value", getattr(node, "lineno", None))
 
-    def assign(self, target: ast.expr, value: Any, scope: dict | None = None) -> None:
+    def assign(self, target: ast.expr, value: Any, scope: dict[str, Any] | None = None) -> None:
         t = type(target)
-        if t is ast.Name:
+        if type(target) is ast.Name:
             if target.id.startswith("_") or target.id in self.functions:
                 raise UnsafeExpression(f"cannot assign to '{target.id}'", target.lineno)
             if scope is not None:
@@ -886,20 +1025,19 @@ class _Run:
                 self.names[target.id] = value
             else:
                 raise ExpressionError("assignment is not allowed in an expression", target.lineno)
-        elif t is ast.Subscript:
+        elif type(target) is ast.Subscript:
             container = self.eval(target.value)
             key = self.eval(target.slice)
             if type(container) not in (dict, list):
                 raise ExpressionError(f"cannot assign into a {type(container).__name__} value", target.lineno)
             self.charge(value, target)
             container[key] = value
-        elif t is ast.Tuple or t is ast.List:
+        elif type(target) is ast.Tuple or type(target) is ast.List:
             if type(value) not in _ITERABLES:
                 raise ExpressionError(f"cannot unpack a {type(value).__name__} value", target.lineno)
             if len(value) != len(target.elts):
-                raise ExpressionError(f"cannot unpack {len(value)} values into {len(target.elts)} names",
-                                      target.lineno)
-            for sub, item in zip(target.elts, list(value)):
+                raise ExpressionError(f"cannot unpack {len(value)} values into {len(target.elts)} names", target.lineno)
+            for sub, item in zip(target.elts, list(value), strict=False):
                 self.assign(sub, item, scope)
         else:
             raise UnsafeExpression(f"cannot assign to {t.__name__}", getattr(target, "lineno", None))
@@ -915,7 +1053,8 @@ class _Run:
         if type(node.target) is ast.Name:
             load = ast.Name(id=node.target.id, ctx=ast.Load())
         else:
-            load = ast.Subscript(value=node.target.value, slice=node.target.slice, ctx=ast.Load())
+            target = cast(ast.Subscript, node.target)  # the checker refuses any other augmented target
+            load = ast.Subscript(value=target.value, slice=target.slice, ctx=ast.Load())
         binop = ast.BinOp(left=load, op=node.op, right=node.value)
         ast.copy_location(load, node.target)
         ast.copy_location(binop, node)
@@ -991,8 +1130,15 @@ class RestrictedEvaluator:
     parse/check cache (keyed by source and mode) is an ``lru_cache``.
     """
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]], *, max_steps: int = DEFAULT_MAX_STEPS,
-                 max_size: int = 100_000, max_seconds: float = DEFAULT_MAX_SECONDS, cache_size: int = 4096):
+    def __init__(
+        self,
+        functions: Mapping[str, Callable[..., Any]],
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        max_size: int = 100_000,
+        max_seconds: float = DEFAULT_MAX_SECONDS,
+        cache_size: int = 4096,
+    ):
         bad = [name for name in functions if name.startswith("_") or not name.isidentifier()]
         if bad:
             raise ValueError(f"invalid function names: {bad}")
@@ -1027,7 +1173,7 @@ class RestrictedEvaluator:
         run = _Run(self, names)
         token = _CURRENT.set(run)
         try:
-            return run.eval(tree.body)  # type: ignore[attr-defined]
+            return run.eval(tree.body)
         except ExpressionError as exc:
             exc.source = source
             raise
@@ -1047,7 +1193,7 @@ class RestrictedEvaluator:
         run = _Run(self, names)
         token = _CURRENT.set(run)
         try:
-            run.run_script(tree.body)  # type: ignore[attr-defined]
+            run.run_script(tree.body)
         except ExpressionError as exc:
             exc.source = source
             raise
@@ -1086,8 +1232,8 @@ def referenced_names(source: str, mode: Mode = "eval") -> set[str]:
             return
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
             found.add(node.id)
-        for child in ast.iter_child_nodes(node):
-            visit(child, bound)
+        for sub in ast.iter_child_nodes(node):
+            visit(sub, bound)
 
     visit(tree, frozenset())
     return found

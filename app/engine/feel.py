@@ -23,10 +23,11 @@ against `1`, `"1"` against `1`, `< 5` against null) is *undetermined*, which nev
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
 __all__ = ["FeelSyntaxError", "UnaryTests", "compile_unary_tests", "feel_repr", "parse_literal"]
 
@@ -36,7 +37,7 @@ class FeelSyntaxError(ValueError):
 
 
 # One three-valued test: True (match), False (no match) or None (undetermined: never a match).
-_Test = Callable[[Any], Optional[bool]]
+_Test = Callable[[Any], bool | None]
 
 _TOKEN = re.compile(
     r"""
@@ -52,7 +53,7 @@ _TOKEN = re.compile(
 )
 _ESCAPES = {'"': '"', "\\": "\\", "'": "'", "n": "\n", "t": "\t", "r": "\r"}
 MAX_FEEL_CHARS = 20_000  # one cell (docs/safety.md, "Limits")
-MAX_NUMBER_CHARS = 40    # one number: more digits than any decision needs
+MAX_NUMBER_CHARS = 40  # one number: more digits than any decision needs
 _KEYWORDS = {"true": True, "false": False}
 
 
@@ -110,8 +111,10 @@ def _tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("literal", lexeme, _unescape(lexeme[1:-1], text), pos))
         elif kind == "number":
             if len(lexeme) > MAX_NUMBER_CHARS:
-                raise FeelSyntaxError(f"number too long at position {pos}: more than {MAX_NUMBER_CHARS} characters "
-                                      f"in FEEL text {text[:80]!r}...")
+                raise FeelSyntaxError(
+                    f"number too long at position {pos}: more than {MAX_NUMBER_CHARS} characters "
+                    f"in FEEL text {text[:80]!r}..."
+                )
             toks.append(_Tok("literal", lexeme, _number(lexeme), pos))
         elif kind == "name" and lexeme in _KEYWORDS:
             toks.append(_Tok("literal", lexeme, _KEYWORDS[lexeme], pos))
@@ -197,7 +200,7 @@ class _Parser:
             raise self._error("null cannot be used in a comparison, range or date()")
         if tok.kind == "name":
             raise self._error(
-                f"name {tok.text!r} is not supported here (write text in double quotes, e.g. \"{tok.text}\")"
+                f'name {tok.text!r} is not supported here (write text in double quotes, e.g. "{tok.text}")'
             )
         raise self._error(f"expected a value but found {tok.text!r} at position {tok.pos}")
 
@@ -239,7 +242,7 @@ class _Parser:
         lower = _comparison(">=" if low_inclusive else ">", low)
         upper = _comparison("<=" if high_inclusive else "<", high)
 
-        def test(x: Any) -> Optional[bool]:
+        def test(x: Any) -> bool | None:
             a, b = lower(x), upper(x)
             if a is None or b is None:
                 return None
@@ -284,7 +287,7 @@ def feel_repr(value: Any) -> str:
 def _equals(expected: Any) -> _Test:
     kind = _kind_of(expected)
 
-    def test(x: Any) -> Optional[bool]:
+    def test(x: Any) -> bool | None:
         if x is None:
             return False  # FEEL: null = "a" is false, so not("a") matches null
         x = _coerce(x, kind or "")
@@ -298,7 +301,7 @@ def _equals(expected: Any) -> _Test:
 def _comparison(op: str, bound: Any) -> _Test:
     kind = _kind_of(bound)
 
-    def test(x: Any) -> Optional[bool]:
+    def test(x: Any) -> bool | None:
         x = _coerce(x, kind or "")
         if x is None or _kind_of(x) != kind:
             return None
@@ -314,7 +317,7 @@ def _comparison(op: str, bound: Any) -> _Test:
 
 
 def _any_of(tests: list[_Test]) -> _Test:
-    def test(x: Any) -> Optional[bool]:
+    def test(x: Any) -> bool | None:
         undetermined = False
         for t in tests:
             r = t(x)

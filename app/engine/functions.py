@@ -9,16 +9,19 @@ Instants go in and out as ISO 8601 strings with an offset; outputs are UTC
 ``datetime.isoformat()`` (``2026-11-25T10:00:00+00:00``). Naive instants are errors: a
 deadline computed from a time of unknown zone could be an hour out.
 """
+
 from __future__ import annotations
 
 import builtins
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from app.engine.calendar import MashCalendar, add_elapsed as _add_elapsed, parse_duration
+from app.engine.calendar import MashCalendar, parse_duration
+from app.engine.calendar import add_elapsed as _add_elapsed
 from app.engine.evaluator import charge, value_size
 
-__all__ = ["build_functions", "to_instant", "iso"]
+__all__ = ["build_functions", "iso", "to_instant"]
 
 Instant = str | datetime
 
@@ -46,7 +49,43 @@ def to_instant(value: Instant, what: str = "instant") -> datetime:
 
 def iso(at: datetime) -> str:
     """The stored form of an instant: UTC, ``isoformat()``."""
-    return at.astimezone(timezone.utc).isoformat()
+    return at.astimezone(UTC).isoformat()
+
+
+def _sum(values: Iterable[Any], start: int | float = 0) -> int | float:
+    if type(start) not in (int, float):  # sum(lists, []) is quadratic; numbers only
+        raise ValueError("sum() adds numbers only")
+    return builtins.sum(values, start)
+
+
+def _round(number: float, ndigits: int | None = None) -> float:
+    if ndigits is not None and abs(ndigits) > 100:  # round(10, -10**9) computes 10**10**9
+        raise ValueError("round() digits must be between -100 and 100")
+    return builtins.round(number, ndigits)
+
+
+def _sorted(values: Iterable[Any], *, reverse: bool = False) -> list[Any]:
+    return builtins.sorted(values, reverse=reverse)
+
+
+def _min(*args: Any, **kwargs: Any) -> Any:
+    if "key" in kwargs:
+        raise ValueError("min() takes no key function here")
+    return builtins.min(*args, **kwargs)
+
+
+def _max(*args: Any, **kwargs: Any) -> Any:
+    if "key" in kwargs:
+        raise ValueError("max() takes no key function here")
+    return builtins.max(*args, **kwargs)
+
+
+def _enumerate(values: Iterable[Any], start: int = 0) -> list[tuple[int, Any]]:
+    return list(builtins.enumerate(values, start))
+
+
+def _zip(*iterables: Iterable[Any]) -> list[tuple[Any, ...]]:
+    return list(builtins.zip(*iterables, strict=False))
 
 
 def _bounded_builtins(max_size: int) -> dict[str, Callable[..., Any]]:
@@ -63,46 +102,50 @@ def _bounded_builtins(max_size: int) -> dict[str, Callable[..., Any]]:
             raise ValueError("value too large to turn into text")
         return builtins.str(value)
 
-    def _sum(values: Iterable[Any], start: int | float = 0) -> int | float:
-        if type(start) not in (int, float):  # sum(lists, []) is quadratic; numbers only
-            raise ValueError("sum() adds numbers only")
-        return builtins.sum(values, start)
-
-    def _round(number: float, ndigits: int | None = None) -> float:
-        if ndigits is not None and abs(ndigits) > 100:  # round(10, -10**9) computes 10**10**9
-            raise ValueError("round() digits must be between -100 and 100")
-        return builtins.round(number, ndigits)
-
-    def _sorted(values: Iterable[Any], *, reverse: bool = False) -> list:
-        return builtins.sorted(values, reverse=reverse)
-
-    def _min(*args: Any, **kwargs: Any) -> Any:
-        if "key" in kwargs:
-            raise ValueError("min() takes no key function here")
-        return builtins.min(*args, **kwargs)
-
-    def _max(*args: Any, **kwargs: Any) -> Any:
-        if "key" in kwargs:
-            raise ValueError("max() takes no key function here")
-        return builtins.max(*args, **kwargs)
-
-    def _enumerate(values: Iterable[Any], start: int = 0) -> list[tuple[int, Any]]:
-        return list(builtins.enumerate(values, start))
-
-    def _zip(*iterables: Iterable[Any]) -> list[tuple]:
-        return list(builtins.zip(*iterables))
-
     table: dict[str, Callable[..., Any]] = {
         name: getattr(builtins, name)
         for name in ("len", "any", "all", "abs", "int", "float", "bool", "list", "dict", "set", "tuple")
     }
-    table.update(range=_range, str=_str, sum=_sum, round=_round, sorted=_sorted, min=_min, max=_max,
-                 enumerate=_enumerate, zip=_zip)
+    table.update(
+        range=_range,
+        str=_str,
+        sum=_sum,
+        round=_round,
+        sorted=_sorted,
+        min=_min,
+        max=_max,
+        enumerate=_enumerate,
+        zip=_zip,
+    )
     return table
 
 
-def build_functions(clock: Callable[[], datetime], calendar: MashCalendar, *,
-                    max_size: int = 100_000) -> dict[str, Callable[..., Any]]:
+def _instants(values: tuple[Instant | list[Any] | None, ...]) -> list[datetime]:
+    """The instants given, one by one or in lists (earliest([a, b]) as well as earliest(a, b)); None left out."""
+    flat: list[Any] = []
+    for value in values:
+        flat.extend(value if isinstance(value, (list, tuple)) else [value])
+    return [to_instant(v) for v in flat if v is not None]
+
+
+def latest(*values: Instant | list[Any] | None) -> str | None:
+    instants = _instants(values)
+    return iso(builtins.max(instants)) if instants else None
+
+
+def earliest(*values: Instant | list[Any] | None) -> str | None:
+    instants = _instants(values)
+    return iso(builtins.min(instants)) if instants else None
+
+
+def days_between(a: Instant, b: Instant) -> int:
+    """Whole 24-hour days from a to b, truncated towards zero (negative if b is earlier)."""
+    return int((to_instant(b) - to_instant(a)) / timedelta(days=1))
+
+
+def build_functions(
+    clock: Callable[[], datetime], calendar: MashCalendar, *, max_size: int = 100_000
+) -> dict[str, Callable[..., Any]]:
     """The table passed to ``RestrictedEvaluator`` (exactly the functions in docs/modelling.md)."""
     mash = calendar  # `calendar` is also deadline()'s keyword, as modellers write it
 
@@ -140,26 +183,18 @@ def build_functions(clock: Callable[[], datetime], calendar: MashCalendar, *,
     def closed_from(at: Instant) -> str:
         return iso(mash.closed_from(to_instant(at)))
 
-    def latest(*values: Instant | None | list) -> str | None:
-        flat: list[Any] = []
-        for value in values:
-            flat.extend(value if isinstance(value, (list, tuple)) else [value])
-        instants = [to_instant(v) for v in flat if v is not None]
-        return iso(builtins.max(instants)) if instants else None
-
-    def earliest(*values: Instant | None | list) -> str | None:
-        flat: list[Any] = []
-        for value in values:  # earliest([a, b]) as well as earliest(a, b)
-            flat.extend(value if isinstance(value, (list, tuple)) else [value])
-        instants = [to_instant(v) for v in flat if v is not None]
-        return iso(builtins.min(instants)) if instants else None
-
-    def days_between(a: Instant, b: Instant) -> int:
-        """Whole 24-hour days from a to b, truncated towards zero (negative if b is earlier)."""
-        return int((to_instant(b) - to_instant(a)) / timedelta(days=1))
-
     table = _bounded_builtins(max_size)
-    table.update(now=now, add_elapsed=add_elapsed, add_working=add_working, deadline=deadline,
-                 next_opening=next_opening, earliest=earliest, days_between=days_between,
-                 mash_open=mash_open, next_closing=next_closing, closed_from=closed_from, latest=latest)
+    table.update(
+        now=now,
+        add_elapsed=add_elapsed,
+        add_working=add_working,
+        deadline=deadline,
+        next_opening=next_opening,
+        earliest=earliest,
+        days_between=days_between,
+        mash_open=mash_open,
+        next_closing=next_closing,
+        closed_from=closed_from,
+        latest=latest,
+    )
     return table

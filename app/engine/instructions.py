@@ -14,32 +14,59 @@ by the model (``range(3000)`` loops or ``("a"*50000000)|length`` are refused bef
 Templates are checked when a model set is deployed (``check_instructions``), with file, element
 and message; a template that was deployed before these rules shows its text as written.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from jinja2 import Template, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-__all__ = ["InstructionError", "check_instructions", "count_placeholders", "render_instructions", "ALLOWED_FILTERS",
-           "MAX_TEMPLATE_CHARS", "MAX_PLACEHOLDERS", "MAX_PLACEHOLDER_CHARS", "MAX_OUTPUT_CHARS"]
+__all__ = [
+    "ALLOWED_FILTERS",
+    "MAX_OUTPUT_CHARS",
+    "MAX_PLACEHOLDERS",
+    "MAX_PLACEHOLDER_CHARS",
+    "MAX_TEMPLATE_CHARS",
+    "InstructionError",
+    "check_instructions",
+    "count_placeholders",
+    "render_instructions",
+]
 
-MAX_TEMPLATE_CHARS = 20_000    # the whole instruction text
-MAX_PLACEHOLDERS = 200         # {{ }} placeholders in one text
+MAX_TEMPLATE_CHARS = 20_000  # the whole instruction text
+MAX_PLACEHOLDERS = 200  # {{ }} placeholders in one text
 MAX_PLACEHOLDERS_PER_SET = 5_000  # placeholders checked in one model set (the repository's have ~90)
-MAX_PLACEHOLDER_CHARS = 500    # one placeholder's expression
-MAX_OUTPUT_CHARS = 20_000      # what one placeholder may put on the page (longer is cut)
-MAX_DEPTH = 30                 # nesting inside one placeholder
-MAX_ARGUMENT_CHARS = 100       # a text constant given to a filter (e.g. a join separator)
+MAX_PLACEHOLDER_CHARS = 500  # one placeholder's expression
+MAX_OUTPUT_CHARS = 20_000  # what one placeholder may put on the page (longer is cut)
+MAX_DEPTH = 30  # nesting inside one placeholder
+MAX_ARGUMENT_CHARS = 100  # a text constant given to a filter (e.g. a join separator)
 
-ALLOWED_FILTERS = frozenset({
-    "default", "d", "upper", "lower", "title", "capitalize", "trim", "length", "count", "first", "last",
-    "string", "int", "round", "join", "truncate",
-})
+ALLOWED_FILTERS = frozenset(
+    {
+        "default",
+        "d",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "trim",
+        "length",
+        "count",
+        "first",
+        "last",
+        "string",
+        "int",
+        "round",
+        "join",
+        "truncate",
+    }
+)
 ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "true", "false"})
 _COMPARISONS = frozenset({"eq", "ne", "lt", "lteq", "gt", "gteq", "in", "notin"})
 
@@ -52,69 +79,113 @@ class InstructionError(ValueError):
 
 @dataclass(frozen=True)
 class _Part:
-    text: str                      # literal text, or the placeholder as written
-    source: str | None = None      # the checked placeholder ("{{ ... }}"); None for literal text
-    problem: str | None = None     # why a placeholder cannot be filled (shown as written)
+    text: str  # literal text, or the placeholder as written
+    source: str | None = None  # the checked placeholder ("{{ ... }}"); None for literal text
+    problem: str | None = None  # why a placeholder cannot be filled (shown as written)
 
 
 def _check_node(node: nodes.Node, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise InstructionError("too deeply nested")
-    d = depth + 1
-    if isinstance(node, nodes.Name):
-        if node.name.startswith("_"):
-            raise InstructionError(f"names starting with '_' are not allowed ({node.name})")
-    elif isinstance(node, nodes.Const):
-        if type(node.value) not in (str, int, float, bool, type(None)):
-            raise InstructionError(f"constant {node.value!r} is not allowed")
-    elif isinstance(node, nodes.Getattr):
-        if node.attr.startswith("_"):
-            raise InstructionError(f"'.{node.attr}' is not allowed (names starting with '_')")
+    for kinds, check in _NODE_CHECKS:  # in order: And, Or and Not are also BinExpr / UnaryExpr
+        if isinstance(node, kinds):
+            check(node, depth + 1)
+            return
+    raise InstructionError(f"{type(node).__name__} is not allowed in a placeholder")
+
+
+def _check_name(node: nodes.Name, d: int) -> None:
+    if node.name.startswith("_"):
+        raise InstructionError(f"names starting with '_' are not allowed ({node.name})")
+
+
+def _check_const(node: nodes.Const, d: int) -> None:
+    if type(node.value) not in (str, int, float, bool, type(None)):
+        raise InstructionError(f"constant {node.value!r} is not allowed")
+
+
+def _check_getattr(node: nodes.Getattr, d: int) -> None:
+    if node.attr.startswith("_"):
+        raise InstructionError(f"'.{node.attr}' is not allowed (names starting with '_')")
+    _check_node(node.node, d)
+
+
+def _check_getitem(node: nodes.Getitem, d: int) -> None:
+    if not isinstance(node.arg, nodes.Const) or type(node.arg.value) not in (str, int):
+        raise InstructionError('[...] takes a text or a whole number written out, e.g. child["first_name"]')
+    if isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
+        raise InstructionError(f"keys starting with '_' are not allowed ({node.arg.value})")
+    _check_node(node.node, d)
+
+
+def _check_filter_or_test(node: nodes.Filter | nodes.Test, d: int) -> None:
+    allowed, what = (ALLOWED_FILTERS, "filter") if isinstance(node, nodes.Filter) else (ALLOWED_TESTS, "test")
+    if node.name not in allowed:
+        raise InstructionError(f"the {what} '{node.name}' is not allowed (allowed: {', '.join(sorted(allowed))})")
+    if node.dyn_args is not None or node.dyn_kwargs is not None or node.kwargs:
+        raise InstructionError(f"the {what} '{node.name}' takes only plain arguments")
+    for arg in node.args:
+        if not isinstance(arg, nodes.Const) or (isinstance(arg.value, str) and len(arg.value) > MAX_ARGUMENT_CHARS):
+            raise InstructionError(f"the {what} '{node.name}' takes only short values written out as its arguments")
+        if type(arg.value) is int and abs(arg.value) > 100_000:
+            raise InstructionError(f"the {what} '{node.name}' argument {arg.value} is too large")
+    if node.node is not None:
         _check_node(node.node, d)
-    elif isinstance(node, nodes.Getitem):
-        if not isinstance(node.arg, nodes.Const) or type(node.arg.value) not in (str, int):
-            raise InstructionError("[...] takes a text or a whole number written out, e.g. child[\"first_name\"]")
-        if isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
-            raise InstructionError(f"keys starting with '_' are not allowed ({node.arg.value})")
-        _check_node(node.node, d)
-    elif isinstance(node, (nodes.Filter, nodes.Test)):
-        allowed, what = (ALLOWED_FILTERS, "filter") if isinstance(node, nodes.Filter) else (ALLOWED_TESTS, "test")
-        if node.name not in allowed:
-            raise InstructionError(f"the {what} '{node.name}' is not allowed (allowed: {', '.join(sorted(allowed))})")
-        if node.dyn_args is not None or node.dyn_kwargs is not None or node.kwargs:
-            raise InstructionError(f"the {what} '{node.name}' takes only plain arguments")
-        for arg in node.args:
-            if not isinstance(arg, nodes.Const) or (isinstance(arg.value, str) and len(arg.value) > MAX_ARGUMENT_CHARS):
-                raise InstructionError(f"the {what} '{node.name}' takes only short values written out as its arguments")
-            if type(arg.value) is int and abs(arg.value) > 100_000:
-                raise InstructionError(f"the {what} '{node.name}' argument {arg.value} is too large")
-        if node.node is not None:
-            _check_node(node.node, d)
-    elif isinstance(node, nodes.CondExpr):
-        for part in (node.test, node.expr1, node.expr2):
-            if part is not None:
-                _check_node(part, d)
-    elif isinstance(node, nodes.Concat):
-        for part in node.nodes:
+
+
+def _check_condexpr(node: nodes.CondExpr, d: int) -> None:
+    for part in (node.test, node.expr1, node.expr2):
+        if part is not None:
             _check_node(part, d)
-    elif isinstance(node, nodes.Compare):
-        _check_node(node.expr, d)
-        for operand in node.ops:
-            if operand.op not in _COMPARISONS:
-                raise InstructionError(f"the comparison '{operand.op}' is not allowed")
-            _check_node(operand.expr, d)
-    elif isinstance(node, (nodes.And, nodes.Or)):
-        _check_node(node.left, d)
-        _check_node(node.right, d)
-    elif isinstance(node, nodes.Not):
-        _check_node(node.node, d)
-    elif isinstance(node, nodes.Call):
-        raise InstructionError("calling a function is not allowed in a placeholder (e.g. range(...))")
-    elif isinstance(node, (nodes.BinExpr, nodes.UnaryExpr)):
-        raise InstructionError(f"arithmetic ('{getattr(node, 'operator', '?')}') is not allowed in a placeholder: "
-                               "use ~ to join text")
-    else:
-        raise InstructionError(f"{type(node).__name__} is not allowed in a placeholder")
+
+
+def _check_concat(node: nodes.Concat, d: int) -> None:
+    for part in node.nodes:
+        _check_node(part, d)
+
+
+def _check_compare(node: nodes.Compare, d: int) -> None:
+    _check_node(node.expr, d)
+    for operand in node.ops:
+        if operand.op not in _COMPARISONS:
+            raise InstructionError(f"the comparison '{operand.op}' is not allowed")
+        _check_node(operand.expr, d)
+
+
+def _check_and_or(node: nodes.And | nodes.Or, d: int) -> None:
+    _check_node(node.left, d)
+    _check_node(node.right, d)
+
+
+def _check_not(node: nodes.Not, d: int) -> None:
+    _check_node(node.node, d)
+
+
+def _refuse_call(node: nodes.Call, d: int) -> None:
+    raise InstructionError("calling a function is not allowed in a placeholder (e.g. range(...))")
+
+
+def _refuse_arithmetic(node: nodes.BinExpr | nodes.UnaryExpr, d: int) -> None:
+    raise InstructionError(
+        f"arithmetic ('{getattr(node, 'operator', '?')}') is not allowed in a placeholder: use ~ to join text"
+    )
+
+
+# What a placeholder may hold, each kind with its check; anything else is refused.
+_NODE_CHECKS: tuple[tuple[type[nodes.Node] | tuple[type[nodes.Node], ...], Callable[[Any, int], None]], ...] = (
+    (nodes.Name, _check_name),
+    (nodes.Const, _check_const),
+    (nodes.Getattr, _check_getattr),
+    (nodes.Getitem, _check_getitem),
+    ((nodes.Filter, nodes.Test), _check_filter_or_test),
+    (nodes.CondExpr, _check_condexpr),
+    (nodes.Concat, _check_concat),
+    (nodes.Compare, _check_compare),
+    ((nodes.And, nodes.Or), _check_and_or),
+    (nodes.Not, _check_not),
+    (nodes.Call, _refuse_call),
+    ((nodes.BinExpr, nodes.UnaryExpr), _refuse_arithmetic),
+)
 
 
 def _check_placeholder(expression: str) -> str:
@@ -163,7 +234,7 @@ def _split(text: str) -> tuple[list[_Part], list[str]]:
             raise InstructionError(f"more than {MAX_PLACEHOLDERS} {{{{ }}}} placeholders: use fewer")
         if start > position:
             parts.append(_Part(text[position:start]))
-        written = text[start:end + 2]
+        written = text[start : end + 2]
         try:
             parts.append(_Part(written, _check_placeholder(written[2:-2])))
         except InstructionError as err:
@@ -191,7 +262,7 @@ def _fill(part: _Part, data: Mapping[str, Any]) -> str:
         return str(escape(part.text))
     try:
         out = _template(part.source).render(data)  # autoescaped by the environment
-    except Exception:  # noqa: BLE001 - missing data, a value of the wrong kind: never a broken page
+    except Exception:
         return str(escape(part.text))
     if len(out) > MAX_OUTPUT_CHARS:  # cut, without leaving half an escaped character
         out = re.sub(r"&[#\w]*$", "", out[:MAX_OUTPUT_CHARS]) + "…"
@@ -212,8 +283,10 @@ def check_instructions(text: str | None) -> list[str]:
     _, problems = _parts(text)
     found = list(problems)
     if "{%" in text:
-        found.append("'{% ... %}' blocks are not run in instructions, they would show as text: only {{ }} "
-                     "placeholders are filled")
+        found.append(
+            "'{% ... %}' blocks are not run in instructions, they would show as text: only {{ }} "
+            "placeholders are filled"
+        )
     return found
 
 

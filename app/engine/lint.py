@@ -15,16 +15,19 @@
 Everything here reads lxml trees that the hardened parser produced; nothing executes model code
 except DMN tests, which run through the caller's restricted evaluator.
 """
+
 from __future__ import annotations
 
 import ast
 import json
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from lxml import etree
 
 from app.engine import dmn
 from app.engine.errors import Problem
+from app.engine.evaluator import BudgetExceeded, ValidationBudgetExceeded
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -32,10 +35,28 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
 
 FLOW_NODE_TAGS = {
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask", "receiveTask",
-    "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent", "endEvent",
-    "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway",
-    "parallelGateway", "eventBasedGateway", "complexGateway",
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+    "complexGateway",
 }
 GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
@@ -60,8 +81,11 @@ def _local(el: etree._Element) -> str:
 
 
 def _children(container: etree._Element, tags: set[str] | None = None) -> list[etree._Element]:
-    return [c for c in container if isinstance(c.tag, str) and etree.QName(c).namespace == BPMN
-            and (tags is None or _local(c) in tags)]
+    return [
+        c
+        for c in container
+        if isinstance(c.tag, str) and etree.QName(c).namespace == BPMN and (tags is None or _local(c) in tags)
+    ]
 
 
 class _Report:
@@ -70,8 +94,17 @@ class _Report:
         self.problems: list[Problem] = []
 
     def __call__(self, rule: str, el: etree._Element, message: str) -> None:
-        self.problems.append(Problem(self.path, el.get("id"), el.get("name") or None, el.sourceline, message,
-                                     SEVERITY[rule], rule))
+        self.problems.append(
+            Problem(
+                rule=rule,
+                severity=SEVERITY[rule],
+                file=self.path,
+                element=el.get("id"),
+                line=el.sourceline,
+                message=message,
+                element_name=el.get("name") or None,
+            )
+        )
 
 
 def lint_bpmn(path: str, tree: etree._ElementTree) -> list[Problem]:
@@ -110,78 +143,130 @@ def _lint_container(container: etree._Element, report: _Report) -> None:
             report("start-event-required", container, f"the {what} has no start event: add one")
         if not any(_local(n) == "endEvent" for n in nodes):
             report("end-event-required", container, f"the {what} has no end event: add one")
-
-    # no-duplicate-sequence-flows: the same source, target and condition twice
-    seen: dict[tuple, etree._Element] = {}
-    for flow in flows:
-        condition = flow.find(f"{{{BPMN}}}conditionExpression")
-        key = (flow.get("sourceRef"), flow.get("targetRef"), (condition.text or "").strip() if condition is not None else None)
-        if key in seen:
-            report("no-duplicate-sequence-flows", flow,
-                   f"this sequence flow duplicates {seen[key].get('id')} (same source, target and condition): remove one")
-        else:
-            seen[key] = flow
-
+    _lint_duplicate_flows(flows, report)
     for node in nodes:
         node_id = node.get("id")
-        tag = _local(node)
-        ins, outs = incoming[node_id], outgoing[node_id]
-        forking = len(outs) > 1
-        default = node.get("default")
-
-        # label-required (bpmnlint: every flow node, except parallel/event-based gateways, joins and boundary events)
-        needs_label = not (tag in {"parallelGateway", "eventBasedGateway", "boundaryEvent"}
-                           or (tag in GATEWAYS and not forking))
-        if needs_label and not (node.get("name") or "").strip():
-            report("label-required", node, "the element has no label: give it a name people will understand")
-
-        # no-disconnected
-        compensation = node.get("isForCompensation") == "true"
-        if (not ins and not outs and tag != "boundaryEvent" and not compensation
-                and not (tag == "subProcess" and node.get("triggeredByEvent") == "true")
-                and kind != "adHocSubProcess" and not (event_sub and tag in {"startEvent", "endEvent"})):
-            report("no-disconnected", node, "the element is not connected to anything: connect it or remove it")
-
-        # no-implicit-split: a non-gateway with several unconditional outgoing flows
-        if tag not in GATEWAYS:
-            plain = [f for f in outs if f.find(f"{{{BPMN}}}conditionExpression") is None and f.get("id") != default]
-            if len(plain) > 1:
-                report("no-implicit-split", node,
-                       "the flow splits here without a gateway: use a parallel or exclusive gateway to split")
-
-        # conditional-flows: every flow out of a forking exclusive/inclusive gateway (or a node with
-        # any conditional outgoing flow) needs a condition, unless it is the default flow
-        conditional_node = (tag in {"exclusiveGateway", "inclusiveGateway"} and forking) or (
-            tag not in GATEWAYS and any(f.find(f"{{{BPMN}}}conditionExpression") is not None for f in outs))
-        if conditional_node:
-            for flow in outs:
-                if flow.find(f"{{{BPMN}}}conditionExpression") is None and flow.get("id") != default:
-                    report("conditional-flows", flow,
-                           f"the sequence flow from {node.get('name') or node_id} has no condition: add one or make it "
-                           "the gateway's default flow")
-
-        # no-gateway-join-fork: one gateway both joining and forking (join first, then fork)
-        if tag in GATEWAYS and len(ins) > 1 and len(outs) > 1:
-            report("no-gateway-join-fork", node,
-                   "the gateway both joins and splits flows: join them with one gateway, then split with another")
-
-        # fake-join: a non-gateway with several incoming flows
-        if tag not in GATEWAYS and len(ins) > 1:
-            report("fake-join", node, "several flows come in without a joining gateway: use a gateway to join them")
-
-        if tag in CONTAINERS:
+        _lint_node(node, incoming[node_id], outgoing[node_id], kind, event_sub, report)
+        if _local(node) in CONTAINERS:
             _lint_container(node, report)
 
     for flow in flows:
         for end in ("sourceRef", "targetRef"):
             if flow.get(end) not in by_id:
-                report("no-disconnected", flow, f"the sequence flow's {end[:-3]} {flow.get(end)!r} is not in this {what}")
+                report(
+                    "no-disconnected", flow, f"the sequence flow's {end[:-3]} {flow.get(end)!r} is not in this {what}"
+                )
+
+
+def _lint_duplicate_flows(flows: list[etree._Element], report: _Report) -> None:
+    # no-duplicate-sequence-flows: the same source, target and condition twice
+    seen: dict[tuple[str | None, str | None, str | None], etree._Element] = {}
+    for flow in flows:
+        condition = flow.find(f"{{{BPMN}}}conditionExpression")
+        key = (
+            flow.get("sourceRef"),
+            flow.get("targetRef"),
+            (condition.text or "").strip() if condition is not None else None,
+        )
+        if key in seen:
+            report(
+                "no-duplicate-sequence-flows",
+                flow,
+                f"this sequence flow duplicates {seen[key].get('id')} (same source, target and condition): remove one",
+            )
+        else:
+            seen[key] = flow
+
+
+def _lint_node(
+    node: etree._Element,
+    ins: list[etree._Element],
+    outs: list[etree._Element],
+    kind: str,
+    event_sub: bool,
+    report: _Report,
+) -> None:
+    """The rules about one flow node and the flows in and out of it."""
+    node_id = node.get("id")
+    tag = _local(node)
+    forking = len(outs) > 1
+    default = node.get("default")
+
+    # label-required (bpmnlint: every flow node, except parallel/event-based gateways, joins and boundary events)
+    needs_label = not (
+        tag in {"parallelGateway", "eventBasedGateway", "boundaryEvent"} or (tag in GATEWAYS and not forking)
+    )
+    if needs_label and not (node.get("name") or "").strip():
+        report("label-required", node, "the element has no label: give it a name people will understand")
+
+    # no-disconnected
+    compensation = node.get("isForCompensation") == "true"
+    if (
+        not ins
+        and not outs
+        and tag != "boundaryEvent"
+        and not compensation
+        and not (tag == "subProcess" and node.get("triggeredByEvent") == "true")
+        and kind != "adHocSubProcess"
+        and not (event_sub and tag in {"startEvent", "endEvent"})
+    ):
+        report("no-disconnected", node, "the element is not connected to anything: connect it or remove it")
+    _lint_splits(node, node_id, tag, outs, forking, default, report)
+
+    # no-gateway-join-fork: one gateway both joining and forking (join first, then fork)
+    if tag in GATEWAYS and len(ins) > 1 and len(outs) > 1:
+        report(
+            "no-gateway-join-fork",
+            node,
+            "the gateway both joins and splits flows: join them with one gateway, then split with another",
+        )
+
+    # fake-join: a non-gateway with several incoming flows
+    if tag not in GATEWAYS and len(ins) > 1:
+        report("fake-join", node, "several flows come in without a joining gateway: use a gateway to join them")
+
+
+def _lint_splits(
+    node: etree._Element,
+    node_id: str | None,
+    tag: str,
+    outs: list[etree._Element],
+    forking: bool,
+    default: str | None,
+    report: _Report,
+) -> None:
+    """no-implicit-split and conditional-flows: how the flows out of a node are chosen."""
+    # no-implicit-split: a non-gateway with several unconditional outgoing flows
+    if tag not in GATEWAYS:
+        plain = [f for f in outs if f.find(f"{{{BPMN}}}conditionExpression") is None and f.get("id") != default]
+        if len(plain) > 1:
+            report(
+                "no-implicit-split",
+                node,
+                "the flow splits here without a gateway: use a parallel or exclusive gateway to split",
+            )
+
+    # conditional-flows: every flow out of a forking exclusive/inclusive gateway (or a node with
+    # any conditional outgoing flow) needs a condition, unless it is the default flow
+    conditional_node = (tag in {"exclusiveGateway", "inclusiveGateway"} and forking) or (
+        tag not in GATEWAYS and any(f.find(f"{{{BPMN}}}conditionExpression") is not None for f in outs)
+    )
+    if conditional_node:
+        for flow in outs:
+            if flow.find(f"{{{BPMN}}}conditionExpression") is None and flow.get("id") != default:
+                report(
+                    "conditional-flows",
+                    flow,
+                    f"the sequence flow from {node.get('name') or node_id} has no condition: add one or make it "
+                    "the gateway's default flow",
+                )
 
 
 FAKE_JOIN_EXPLAINED = (
     "{count} element{s} have several flows coming in without a joining gateway ({where}). Each flow that arrives "
     "runs the element once more (an exclusive merge): right where only one of them can arrive in a case, as in "
-    "these diagrams. Where two could arrive together, join them with a parallel gateway first")
+    "these diagrams. Where two could arrive together, join them with a parallel gateway first"
+)
 
 
 def explain_fake_joins(found: list[Problem]) -> list[Problem]:
@@ -192,12 +277,11 @@ def explain_fake_joins(found: list[Problem]) -> list[Problem]:
         return found
     by_file: dict[str, list[str]] = {}
     for p in joins:
-        by_file.setdefault(p.file, []).append(p.element_name or p.element_id or "?")
+        by_file.setdefault(p.file, []).append(p.element_name or p.element or "?")
     where = "; ".join(f"{file.rsplit('/', 1)[-1]}: {', '.join(names)}" for file, names in by_file.items())
     first = joins[0]
-    merged = Problem(first.file, None, None, None,
-                     FAKE_JOIN_EXPLAINED.format(count=len(joins), s="s" if len(joins) != 1 else "", where=where),
-                     "warning", "fake-join")
+    message = FAKE_JOIN_EXPLAINED.format(count=len(joins), s="s" if len(joins) != 1 else "", where=where)
+    merged = Problem(rule="fake-join", severity="warning", file=first.file, element=None, line=None, message=message)
     out: list[Problem] = []
     for p in found:
         if p.rule != "fake-join":
@@ -220,7 +304,12 @@ def _read_names(source: str) -> set[str]:
         return set()
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - called - bound - _NOT_DATA
+    return (
+        {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        - called
+        - bound
+        - _NOT_DATA
+    )
 
 
 def _assigned_names(source: str) -> set[str]:
@@ -247,48 +336,74 @@ def _form_fields(schema: Any) -> set[str]:
             for key in ("if", "then", "else"):
                 if isinstance(node.get(key), dict):
                     walk(node[key])
+
     walk(schema)
     return fields
 
 
-def _provided_by(process: etree._Element, forms: Mapping[str, Any],
-                 decisions: Mapping[str, "dmn.DecisionTable"]) -> tuple[set[str], set[str]]:
+def _provided_by(
+    process: etree._Element, forms: Mapping[str, Any], decisions: Mapping[str, dmn.DecisionTable]
+) -> tuple[set[str], set[str]]:
     """(names the process's own elements provide, ids of processes it calls)."""
     names: set[str] = set()
     called: set[str] = set()
     for el in process.iter():
         if not isinstance(el.tag, str):
             continue
-        tag = etree.QName(el).localname
-        namespace = etree.QName(el).namespace
-        if namespace == BPMN and tag in {"script"}:
-            names |= _assigned_names(el.text or "")
-        elif namespace == SPIFF and tag in {"preScript", "postScript"}:
-            names |= _assigned_names(el.text or "")
-        elif namespace == SPIFF and tag == "serviceTaskOperator" and el.get("resultVariable"):
-            names.add(el.get("resultVariable"))
-        elif namespace == SPIFF and tag in {"messageVariable", "variableName"} and el.text:
-            names.add(el.text.strip())
-        elif namespace == SPIFF and tag == "property" and el.get("name") in ("formJsonSchemaFilename", "messageForm"):
-            names |= _form_fields(forms.get(el.get("value") or "", {}))
-        elif namespace == SPIFF and tag == "calledDecisionId" and el.text:
-            table = decisions.get(el.text.strip())
-            if table is not None:
-                names |= {o.name for o in table.outputs}
-        elif namespace == BPMN and tag in {"loopDataOutputRef", "outputDataItem", "loopDataInputRef", "inputDataItem"}:
-            names.add((el.text or el.get("name") or el.get("id") or "").strip())
-        elif namespace == BPMN and tag in {"dataObject", "dataObjectReference"}:
-            names.add(el.get("id") or "")
-        elif namespace == BPMN and tag == "callActivity" and el.get("calledElement"):
+        qname = etree.QName(el)
+        if qname.namespace == BPMN and qname.localname == "callActivity" and el.get("calledElement"):
             called.add(el.get("calledElement"))
-        elif namespace == BPMN and tag == "userTask" and el.get(f"{{{CAMUNDA}}}formKey"):
-            pass
+        else:
+            names |= _names_provided(el, qname.namespace, qname.localname, forms, decisions)
     names.discard("")
     return names, called
 
 
-def decision_inputs(trees: Mapping[str, etree._ElementTree], decisions: Mapping[str, "dmn.DecisionTable"],
-                    forms: Mapping[str, Any], start_data: Iterable[str]) -> list[Problem]:
+def _names_provided(
+    el: etree._Element,
+    namespace: str | None,
+    tag: str,
+    forms: Mapping[str, Any],
+    decisions: Mapping[str, dmn.DecisionTable],
+) -> set[str]:
+    """The data names one element of a process provides (a script's assignments, a form's fields, ...)."""
+    if (namespace == BPMN and tag in {"script"}) or (namespace == SPIFF and tag in {"preScript", "postScript"}):
+        return _assigned_names(el.text or "")
+    if namespace == SPIFF and tag == "serviceTaskOperator" and el.get("resultVariable"):
+        return {el.get("resultVariable")}
+    if namespace == SPIFF and tag in {"messageVariable", "variableName"} and el.text:
+        return {el.text.strip()}
+    if namespace == SPIFF and tag == "property" and el.get("name") in ("formJsonSchemaFilename", "messageForm"):
+        return _form_fields(forms.get(el.get("value") or "", {}))
+    if namespace == SPIFF and tag == "calledDecisionId" and el.text:
+        table = decisions.get(el.text.strip())
+        return {o.name for o in table.outputs} if table is not None else set()
+    if namespace == BPMN and tag in {"loopDataOutputRef", "outputDataItem", "loopDataInputRef", "inputDataItem"}:
+        return {(el.text or el.get("name") or el.get("id") or "").strip()}
+    if namespace == BPMN and tag in {"dataObject", "dataObjectReference"}:
+        return {el.get("id") or ""}
+    return set()
+
+
+def _related(pid: str, calls: Mapping[str, set[str]], callers: Mapping[str, set[str]]) -> set[str]:
+    """The process, its callees and its callers, transitively (call activities share data both ways)."""
+    seen: set[str] = set()
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        stack.extend(calls.get(current, set()) | callers.get(current, set()))
+    return seen
+
+
+def decision_inputs(
+    trees: Mapping[str, etree._ElementTree],
+    decisions: Mapping[str, dmn.DecisionTable],
+    forms: Mapping[str, Any],
+    start_data: Iterable[str],
+) -> list[Problem]:
     """Every called decision exists, and every name its input expressions read is provided in the
     process, a process it calls or one that calls it, or by the host's start data."""
     problems: list[Problem] = []
@@ -305,54 +420,102 @@ def decision_inputs(trees: Mapping[str, etree._ElementTree], decisions: Mapping[
         for callee in callees:
             callers.setdefault(callee, set()).add(pid)
 
-    def related(pid: str) -> set[str]:
-        seen, stack = set(), [pid]
-        while stack:  # callees and callers, transitively (call activities share data both ways)
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            stack.extend(calls.get(current, set()) | callers.get(current, set()))
-        return seen
-
     start = set(start_data)
     for pid, (path, process) in processes.items():
         available = set(start)
-        for other in related(pid):
+        for other in _related(pid, calls, callers):
             available |= provided.get(other, set())
         for task in process.iter(f"{{{BPMN}}}businessRuleTask"):
             ref = task.find(".//spiffworkflow:calledDecisionId", NS)
             decision_id = (ref.text or "").strip() if ref is not None else (task.get(f"{{{CAMUNDA}}}decisionRef") or "")
             if not decision_id:
-                problems.append(Problem(path, task.get("id"), task.get("name"), task.sourceline,
-                                        "the business rule task calls no decision: set its called decision id",
-                                        "error", "decision"))
+                problems.append(
+                    Problem(
+                        rule="no-called-decision",
+                        severity="error",
+                        file=path,
+                        element=task.get("id"),
+                        line=task.sourceline,
+                        element_name=task.get("name"),
+                        message="the business rule task calls no decision: set its called decision id",
+                    )
+                )
                 continue
             table = decisions.get(decision_id)
             if table is None:
-                problems.append(Problem(path, task.get("id"), task.get("name"), task.sourceline,
-                                        f"the decision {decision_id!r} does not exist: add dmn/{decision_id}.dmn or "
-                                        f"correct the id ({', '.join(sorted(decisions)) or 'none deployed'})",
-                                        "error", "decision"))
+                known = ", ".join(sorted(decisions)) or "none deployed"
+                problems.append(
+                    Problem(
+                        rule="missing-decision",
+                        severity="error",
+                        file=path,
+                        element=task.get("id"),
+                        line=task.sourceline,
+                        element_name=task.get("name"),
+                        message=f"the decision {decision_id!r} does not exist: add "
+                        f"dmn/{decision_id}.dmn or correct the id ({known})",
+                    )
+                )
                 continue
             missing = sorted({n for inp in table.inputs for n in _read_names(inp.expression)} - available)
             if missing:
-                problems.append(Problem(path, task.get("id"), task.get("name"), task.sourceline,
-                                        f"the decision {decision_id!r} reads {', '.join(missing)}, but nothing before it "
-                                        "provides that (no form field, script, service result or decision output)",
-                                        "error", "decision"))
+                problems.append(
+                    Problem(
+                        rule="decision-input-not-provided",
+                        severity="error",
+                        file=path,
+                        element=task.get("id"),
+                        line=task.sourceline,
+                        element_name=task.get("name"),
+                        message=f"the decision {decision_id!r} reads {', '.join(missing)}, but nothing "
+                        "before it provides that (no form field, script, service result or decision "
+                        "output)",
+                    )
+                )
     return problems
 
 
 # --------------------------------------------------------------------------- DMN table tests
 
-def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.DecisionTable"],
-                       evaluate: Callable[[str, Mapping[str, Any]], Any]) -> list[Problem]:
+
+def _is_example(example: Any) -> bool:
+    return (
+        isinstance(example, dict)
+        and isinstance(example.get("inputs"), dict)
+        and isinstance(example.get("expected"), dict)
+    )
+
+
+def _example_failed(
+    path: str, decision_id: str, table: dmn.DecisionTable, label: str, expected: Mapping[str, Any], result: Any
+) -> Problem | None:
+    """The problem when an example's outputs are not the ones it expects."""
+    wrong = {k: v for k, v in expected.items() if result.outputs.get(k, _MISSING) != v}
+    if not wrong:
+        return None
+    got = ", ".join(f"{k} = {json.dumps(result.outputs.get(k))} (expected {json.dumps(v)})" for k, v in wrong.items())
+    return Problem(
+        rule="dmn-test",
+        severity="error",
+        file=path,
+        element=decision_id,
+        line=None,
+        element_name=table.decision_name,
+        message=f"{label} failed: {got}; rule(s) matched: {', '.join(result.matched_rule_ids)}",
+    )
+
+
+def run_decision_tests(
+    path: str,
+    content: bytes,
+    decisions: Mapping[str, dmn.DecisionTable],
+    evaluate: Callable[[str, Mapping[str, Any]], Any],
+) -> list[Problem]:
     """Run `dmn/<decision>.tests.json` against its table; one problem per failing example."""
     decision_id = path.rsplit("/", 1)[-1].removesuffix(".tests.json")
 
-    def problem(message: str, line: int | None = None) -> Problem:
-        return Problem(path, decision_id, None, line, message, "error", "dmn-test")
+    def problem(message: str, line: int | None = None, rule: str = "dmn-test") -> Problem:
+        return Problem(rule=rule, severity="error", file=path, element=decision_id, line=line, message=message)
 
     table = decisions.get(decision_id)
     if table is None:
@@ -362,13 +525,13 @@ def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.D
     except (ValueError, UnicodeDecodeError) as err:
         return [problem(f"not valid JSON: {err}", getattr(err, "lineno", None))]
     if not isinstance(examples, list):
-        return [problem("the tests must be a list of {\"inputs\": {...}, \"expected\": {...}} examples")]
+        return [problem('the tests must be a list of {"inputs": {...}, "expected": {...}} examples')]
     problems = []
     repeated: dict[str, list[str]] = {}  # the same failure in many examples is reported once
+    rule_of: dict[str, str] = {}  # dmn-test, or dmn-test-time-limit when the wall clock stopped it
     for number, example in enumerate(examples, start=1):
-        if not isinstance(example, dict) or not isinstance(example.get("inputs"), dict) \
-                or not isinstance(example.get("expected"), dict):
-            problems.append(problem(f"example {number} needs \"inputs\" and \"expected\" objects"))
+        if not _is_example(example):
+            problems.append(problem(f'example {number} needs "inputs" and "expected" objects'))
             continue
         label = example.get("name") or f"example {number}"
         try:
@@ -378,22 +541,29 @@ def run_decision_tests(path: str, content: bytes, decisions: Mapping[str, "dmn.D
                 repeated[str(err)].append(label)
                 continue
             repeated[str(err)] = []
-            problems.append(problem(f"{label}: the table could not decide: {err}"))
+            rule_of[str(err)] = "dmn-test-time-limit" if _out_of_time(err) else "dmn-test"
+            problems.append(problem(f"{label}: the table could not decide: {err}", rule=rule_of[str(err)]))
             if _out_of_budget(err):  # the whole validation's budget is spent: the rest would fail the same way
-                problems.append(problem(f"the examples after {label} were not run: the checks ran out of their "
-                                        "budget (docs/safety.md, \"Limits\")"))
+                problems.append(
+                    problem(
+                        f"the examples after {label} were not run: the checks ran out of their "
+                        'budget (docs/safety.md, "Limits")'
+                    )
+                )
                 break
             continue
-        wrong = {k: v for k, v in example["expected"].items() if result.outputs.get(k, _MISSING) != v}
-        if wrong:
-            got = ", ".join(f"{k} = {json.dumps(result.outputs.get(k))} (expected {json.dumps(v)})" for k, v in wrong.items())
-            problems.append(Problem(path, decision_id, table.decision_name, None,
-                                    f"{label} failed: {got}; rule(s) matched: {', '.join(result.matched_rule_ids)}",
-                                    "error", "dmn-test"))
-    for message, labels in repeated.items():
-        if labels:
-            problems.append(problem(f"{len(labels)} more example(s) could not decide for the same reason "
-                                    f"({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}): {message}"))
+        failed = _example_failed(path, decision_id, table, label, example["expected"], result)
+        if failed is not None:
+            problems.append(failed)
+    problems.extend(
+        problem(
+            f"{len(labels)} more example(s) could not decide for the same reason "
+            f"({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}): {message}",
+            rule=rule_of[message],
+        )
+        for message, labels in repeated.items()
+        if labels
+    )
     return problems
 
 
@@ -402,11 +572,18 @@ _MISSING = object()
 
 def _out_of_budget(err: BaseException | None) -> bool:
     """Whether the error (or what caused it) is the whole validation's budget running out."""
-    from app.engine.evaluator import ValidationBudgetExceeded
+    return any(isinstance(e, ValidationBudgetExceeded) for e in _causes(err))
 
-    seen = 0
-    while err is not None and seen < 10:
-        if isinstance(err, ValidationBudgetExceeded):
-            return True
-        err, seen = err.__cause__ or err.__context__, seen + 1
-    return False
+
+def _out_of_time(err: BaseException | None) -> bool:
+    """Whether the error (or what caused it) is an evaluation stopped by the wall clock (its own limit or the
+    validation's): a result that depends on how busy the machine was, so it is not remembered."""
+    return any(isinstance(e, BudgetExceeded) and e.wall_clock for e in _causes(err))
+
+
+def _causes(err: BaseException | None) -> list[BaseException]:
+    found: list[BaseException] = []
+    while err is not None and len(found) < 10:
+        found.append(err)
+        err = err.__cause__ or err.__context__
+    return found

@@ -7,10 +7,12 @@ restored against the new version's spec when every task it holds still exists th
 same kind; tasks the old version had only *predicted* are dropped and the future is predicted
 again from the new diagram. Open tasks, their ids and their timers' due instants are kept.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 
@@ -27,13 +29,17 @@ class MigrationCheck:
     active: tuple[str, ...] = ()
 
 
-def _kind(spec) -> str:
+def _kind(spec: Any) -> str:
     return type(spec).__name__ if spec is not None else "missing"
 
 
-def _tasks_fit(tasks: dict, old_specs, new_specs, where: str) -> tuple[list[str], list[str], list[str]]:
+def _tasks_fit(
+    tasks: dict[str, Any], old_specs: Any, new_specs: Any, where: str
+) -> tuple[list[str], list[str], list[str]]:
     """(problems, active task names, predicted task ids to drop)."""
-    problems, active, drop = [], [], []
+    problems: list[str] = []
+    active: list[str] = []
+    drop: list[str] = []
     for task_id, task in tasks.items():
         name, state = task["task_spec"], task["state"]
         new = new_specs.task_specs.get(name)
@@ -53,7 +59,7 @@ def _tasks_fit(tasks: dict, old_specs, new_specs, where: str) -> tuple[list[str]
     return problems, active, drop
 
 
-def _drop(tasks: dict, ids: list[str]) -> None:
+def _drop(tasks: dict[str, Any], ids: list[str]) -> None:
     """Remove predicted tasks (and everything under them) that the new spec no longer has."""
     stack = list(ids)
     while stack:
@@ -72,29 +78,33 @@ def check_and_rebase(state: str, process_id: str, old: Bundle, new: Bundle) -> t
     if process_id not in new.process_specs:
         return MigrationCheck(False, f"the new version has no process {process_id!r}"), None
     dct = json.loads(state)
-    problems, active, drop = _tasks_fit(dct["tasks"], old.process_specs.get(process_id),
-                                        new.process_specs[process_id], "")
+    problems, active, drop = _tasks_fit(
+        dct["tasks"], old.process_specs.get(process_id), new.process_specs[process_id], ""
+    )
     _drop(dct["tasks"], drop)
     new_subs = new.subprocess_specs.get(process_id, {})
     old_subs = old.subprocess_specs.get(process_id, {})
-    for sub_id, sub in (dct.get("subprocesses") or {}).items():
+    for _sub_id, sub in (dct.get("subprocesses") or {}).items():
         spec_name = sub.get("spec")
         new_spec = new_subs.get(spec_name)
         if new_spec is None:
             problems.append(f"the sub-process {spec_name} it is in is not in the new version")
             continue
-        sub_problems, sub_active, sub_drop = _tasks_fit(sub["tasks"], old_subs.get(spec_name), new_spec,
-                                                        f" (in {spec_name})")
+        sub_problems, sub_active, sub_drop = _tasks_fit(
+            sub["tasks"], old_subs.get(spec_name), new_spec, f" (in {spec_name})"
+        )
         problems += sub_problems
         active += sub_active
         _drop(sub["tasks"], sub_drop)
     active_ids = tuple(sorted(set(active) - {"Start", "End"}))
     if problems:
         return MigrationCheck(False, "; ".join(problems[:5]), active_ids), None
-    return MigrationCheck(True, "every open step is in the new version", active_ids), json.dumps(dct, separators=(",", ":"))
+    return MigrationCheck(True, "every open step is in the new version", active_ids), json.dumps(
+        dct, separators=(",", ":")
+    )
 
 
-def repredict(workflow) -> None:
+def repredict(workflow: Any) -> None:
     """Predict the future again from each open task, so the new diagram's paths are followed."""
     for task in list(workflow.get_tasks(state=_ACTIVE)):
         for child in list(task.children):

@@ -4,10 +4,12 @@ BPMN: elements of the processes (tasks, events, gateways, flows, lanes) added, r
 changed (anything but their diagram layout); DMN: rules, inputs and outputs added, removed or
 changed, and the hit policy; forms: fields added, removed or changed; DMN tests: example count.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from lxml import etree
 
@@ -16,14 +18,31 @@ from app.engine.xml import parse_model_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _SKIP = {"BPMNDiagram", "definitions", "incoming", "outgoing"}
-_WORDS = {"userTask": "user task", "scriptTask": "script task", "serviceTask": "service task",
-          "businessRuleTask": "business rule task", "callActivity": "call activity", "subProcess": "sub-process",
-          "startEvent": "start event", "endEvent": "end event", "boundaryEvent": "boundary event",
-          "intermediateCatchEvent": "intermediate event", "intermediateThrowEvent": "intermediate event",
-          "exclusiveGateway": "exclusive gateway", "parallelGateway": "parallel gateway",
-          "inclusiveGateway": "inclusive gateway", "eventBasedGateway": "event-based gateway",
-          "sequenceFlow": "sequence flow", "lane": "lane", "process": "process", "participant": "pool",
-          "message": "message", "dataObject": "data object", "laneSet": "lane set", "collaboration": "collaboration"}
+_WORDS = {
+    "userTask": "user task",
+    "scriptTask": "script task",
+    "serviceTask": "service task",
+    "businessRuleTask": "business rule task",
+    "callActivity": "call activity",
+    "subProcess": "sub-process",
+    "startEvent": "start event",
+    "endEvent": "end event",
+    "boundaryEvent": "boundary event",
+    "intermediateCatchEvent": "intermediate event",
+    "intermediateThrowEvent": "intermediate event",
+    "exclusiveGateway": "exclusive gateway",
+    "parallelGateway": "parallel gateway",
+    "inclusiveGateway": "inclusive gateway",
+    "eventBasedGateway": "event-based gateway",
+    "sequenceFlow": "sequence flow",
+    "lane": "lane",
+    "process": "process",
+    "participant": "pool",
+    "message": "message",
+    "dataObject": "data object",
+    "laneSet": "lane set",
+    "collaboration": "collaboration",
+}
 
 
 def _label(tag: str, el_id: str, name: str | None) -> str:
@@ -37,21 +56,32 @@ def _signature(el: etree._Element) -> str:
         if child is clone or not isinstance(child.tag, str):
             continue
         if child.get("id") is not None and etree.QName(child).localname not in (
-                "conditionExpression", "timeDuration", "timeDate", "timeCycle", "timerEventDefinition",
-                "messageEventDefinition", "multiInstanceLoopCharacteristics", "inputDataItem", "outputDataItem",
-                "documentation"):
+            "conditionExpression",
+            "timeDuration",
+            "timeDate",
+            "timeCycle",
+            "timerEventDefinition",
+            "messageEventDefinition",
+            "multiInstanceLoopCharacteristics",
+            "inputDataItem",
+            "outputDataItem",
+            "documentation",
+        ):
             parent = child.getparent()
             if parent is not None:
                 parent.remove(child)
     for child in list(clone.iter()):
-        if isinstance(child.tag, str) and etree.QName(child).localname in ("incoming", "outgoing") \
-                and child.getparent() is not None:
+        if (
+            isinstance(child.tag, str)
+            and etree.QName(child).localname in ("incoming", "outgoing")
+            and child.getparent() is not None
+        ):
             child.getparent().remove(child)
     for node in clone.iter():
         if isinstance(node.tag, str):
             node.text = (node.text or "").strip() or None
             node.tail = None
-    return etree.tostring(clone, method="c14n").decode()
+    return str(etree.tostring(clone, method="c14n").decode())
 
 
 def _bpmn_elements(tree: etree._ElementTree) -> dict[str, tuple[str, str | None, str]]:
@@ -69,8 +99,11 @@ def _bpmn_elements(tree: etree._ElementTree) -> dict[str, tuple[str, str | None,
 
 
 def _layout(tree: etree._ElementTree) -> str:
-    return "".join(etree.tostring(d, method="c14n").decode() for d in tree.getroot()
-                   if isinstance(d.tag, str) and etree.QName(d).localname == "BPMNDiagram")
+    return "".join(
+        etree.tostring(d, method="c14n").decode()
+        for d in tree.getroot()
+        if isinstance(d.tag, str) and etree.QName(d).localname == "BPMNDiagram"
+    )
 
 
 def _diff_bpmn(path: str, old: bytes, new: bytes) -> list[str]:
@@ -109,13 +142,19 @@ def _dmn_parts(tree: etree._ElementTree) -> tuple[dict[str, tuple[str, str | Non
             for cell in el.iter():
                 if isinstance(cell.tag, str) and etree.QName(cell).localname == "text":
                     cells.append((cell.text or "").strip())
-            parts[el.get("id")] = (tag, name, "|".join(cells) + "|" + (el.get("name") or "") + (el.get("typeRef") or ""))
+            parts[el.get("id")] = (
+                tag,
+                name,
+                "|".join(cells) + "|" + (el.get("name") or "") + (el.get("typeRef") or ""),
+            )
     return parts, hit_policy
 
 
 def _diff_dmn(path: str, old: bytes, new: bytes) -> list[str]:
-    (before, old_policy), (after, new_policy) = (_dmn_parts(parse_model_xml(old, path)),
-                                                 _dmn_parts(parse_model_xml(new, path)))
+    (before, old_policy), (after, new_policy) = (
+        _dmn_parts(parse_model_xml(old, path)),
+        _dmn_parts(parse_model_xml(new, path)),
+    )
     lines = []
     if old_policy != new_policy:
         lines.append(f"{path}: hit policy changed from {old_policy} to {new_policy}")
@@ -129,7 +168,7 @@ def _diff_dmn(path: str, old: bytes, new: bytes) -> list[str]:
         if before[key][2] != after[key][2] or before[key][1] != after[key][1]:
             tag, name, _ = after[key]
             old_cells, new_cells = before[key][2].split("|"), after[key][2].split("|")
-            changes = [f"{a} → {b}" for a, b in zip(old_cells, new_cells) if a != b][:4]
+            changes = [f"{a} → {b}" for a, b in zip(old_cells, new_cells, strict=False) if a != b][:4]
             detail = f": {'; '.join(changes)}" if changes else ""
             lines.append(f"{path}: changed {tag} {key}" + (f" ({name})" if name else "") + detail)
     return lines
@@ -145,15 +184,20 @@ def _diff_json(path: str, old: bytes, new: bytes) -> list[str]:
     if isinstance(before, dict) and isinstance(after, dict) and "properties" in after:
         props_b: dict[str, Any] = before.get("properties") or {}
         props_a: dict[str, Any] = after.get("properties") or {}
-        lines = [f"{path}: added field {k}" + (f" ({props_a[k].get('title')})" if isinstance(props_a[k], dict)
-                                                and props_a[k].get("title") else "")
-                 for k in sorted(props_a.keys() - props_b.keys())]
+        lines = [
+            f"{path}: added field {k}"
+            + (f" ({props_a[k].get('title')})" if isinstance(props_a[k], dict) and props_a[k].get("title") else "")
+            for k in sorted(props_a.keys() - props_b.keys())
+        ]
         lines += [f"{path}: removed field {k}" for k in sorted(props_b.keys() - props_a.keys())]
-        lines += [f"{path}: changed field {k}" for k in sorted(props_a.keys() & props_b.keys()) if props_a[k] != props_b[k]]
+        lines += [
+            f"{path}: changed field {k}" for k in sorted(props_a.keys() & props_b.keys()) if props_a[k] != props_b[k]
+        ]
         rest_b = {k: v for k, v in before.items() if k != "properties"}
         rest_a = {k: v for k, v in after.items() if k != "properties"}
         if rest_a != rest_b:
-            lines.append(f"{path}: changed {', '.join(sorted(k for k in rest_a.keys() | rest_b.keys() if rest_a.get(k) != rest_b.get(k)))}")
+            differing = sorted(k for k in rest_a.keys() | rest_b.keys() if rest_a.get(k) != rest_b.get(k))
+            lines.append(f"{path}: changed {', '.join(differing)}")
         return lines or [f"{path}: changed"]
     return [f"{path}: changed"]
 

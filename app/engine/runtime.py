@@ -4,15 +4,18 @@ Why a wrapper: Spiff's defaults are unsafe (exec/eval), lossy (no decision audit
 (runs non-ready tasks). Everything that executes a model goes through `Runtime`, and it reports
 what happened in a `RunLog` that the host writes to history in the same transaction.
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import logging
+import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -20,33 +23,101 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine import dmn
+from app.engine import dmn, overdue
 from app.engine.errors import ProcessError, TaskStateError
 from app.engine.evaluator import ExpressionError, RestrictedEvaluator
 from app.engine.loader import Bundle
+from app.engine.task_walk import HostSubWorkflow, HostWorkflow, adopt_specs
 
 # SpiffWorkflow attaches whole task data (case content) to its log records whenever its loggers sit
 # below INFO, as they do by default (level NOTSET counts as 0). Pin them so no formatter can write it.
 for _name in ("spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn"):
     logging.getLogger(_name).setLevel(logging.INFO)
 
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-_WORKFLOW_CONVERTER = SERIALIZER.registry.convert_to_dict[
-    SERIALIZER.registry.typenames[BpmnWorkflow]
-].args[1].__self__
+_RESTORING = threading.local()  # per restore: one UUID object per id (see _HostTaskConverter)
+
+
+class _HostTaskConverter(TaskConverter):  # type: ignore[misc]  # SpiffWorkflow is untyped
+    """SpiffWorkflow's task converter (3.2.0) with the same result, restored with less work.
+
+    - `DeepMerge.merge({}, parent.data)` (a task's data = its parent's, then its own changes) is written out
+      for an empty target: each value as is, a dict, list or set shallow-copied, in the parent's order.
+    - During `Runtime.restore` each id string becomes one UUID object, shared by the task, its parent's
+      `_children` and its children's `_parent`: equal values as before, but a dictionary look-up by a
+      task's `_parent` or child id now finds its key by identity instead of calling `UUID.__eq__`."""
+
+    def from_dict(self, dct: dict[str, Any], workflow: Any) -> Any:
+        uuids: dict[str, UUID] | None = getattr(_RESTORING, "uuids", None)
+
+        def uuid(text: str) -> UUID:
+            if uuids is None:
+                return UUID(text)
+            found = uuids.get(text)
+            if found is None:
+                found = uuids[text] = UUID(text)
+            return found
+
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=uuid(dct["id"]))
+        task._parent = uuid(dct["parent"]) if dct["parent"] is not None else None
+        task._children = [uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = self.registry.restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+
+        delta = dct.get("delta")
+        if delta and task.parent is not None:
+            data = _merged_into_empty(task.parent.data)
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                if key in data:
+                    del data[key]
+        else:
+            data = self.registry.restore(dct["data"])
+
+        task.data = data
+
+        return task
+
+
+def _merged_into_empty(data: dict[Any, Any]) -> dict[Any, Any]:
+    """`DeepMerge.merge({}, data)`: no key is in the empty dict, so each goes in, in `data`'s order, as is or,
+    a dict, list or set, as `copy.copy` of it (the exact built-in types through their own `.copy()`, which is
+    what copy.copy calls for them). Copying the dict keeps that order; the mutable values are then replaced."""
+    merged = data.copy()
+    for key, value in data.items():
+        kind = type(value)
+        if kind is dict or kind is list or kind is set:
+            merged[key] = value.copy()
+        elif isinstance(value, (dict, list, set)):
+            merged[key] = copy.copy(value)
+    return merged
+
+
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, Task: _HostTaskConverter}))
+_WORKFLOW_CONVERTER = SERIALIZER.registry.convert_to_dict[SERIALIZER.registry.typenames[BpmnWorkflow]].args[1].__self__
+# The host's workflow classes serialise as SpiffWorkflow's own (same typename, same converter, same fields)
+SERIALIZER.registry.typenames[HostWorkflow] = SERIALIZER.registry.typenames[BpmnWorkflow]
+SERIALIZER.registry.typenames[HostSubWorkflow] = SERIALIZER.registry.typenames[BpmnSubWorkflow]
 STATE_FORMAT = "mash-1"
 _GATEWAYS = (ExclusiveGateway, InclusiveGateway, ParallelGateway)
 
@@ -84,8 +155,36 @@ def _is_instance_of_many(task) -> bool:
     every instance writes (which would show one agency's answer as if it were the case's)."""
     parent = task.parent
     # the activity's successor is also a child of it in the task tree: only its own instances count
-    return (parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
-            and task.task_spec.name == getattr(parent.task_spec, "task_spec", None))
+    return (
+        parent is not None
+        and isinstance(parent.task_spec, MultiInstanceTask)
+        and task.task_spec.name == getattr(parent.task_spec, "task_spec", None)
+    )
+
+
+_ATOMS = frozenset((str, int, float, bool, type(None)))
+
+
+def _snapshot(data: Any) -> Any:
+    """`copy.deepcopy` of task data, kept only to compare with by value (`_note_changes`): dicts and lists of
+    JSON values (what task data holds) are copied here without deepcopy's memo and per-object dispatch;
+    anything else goes to deepcopy. Equal to deepcopy's copy under `==`; only shared references inside
+    the data are not kept shared, which no comparison by value can see."""
+    try:
+        return _copy_json(data)
+    except RecursionError:  # a structure that contains itself: deepcopy's memo handles it
+        return copy.deepcopy(data)
+
+
+def _copy_json(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _ATOMS else _copy_json(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _ATOMS else _copy_json(v) for v in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
 
 
 def _is_timer(spec) -> bool:
@@ -144,7 +243,7 @@ class _ScriptEngine(PythonScriptEngine):
 class FeelDecisionEngine:
     """Stands where Spiff expects its DMNEngine; evaluates FEEL tables and records every evaluation."""
 
-    def __init__(self, table: "dmn.DecisionTable"):
+    def __init__(self, table: dmn.DecisionTable):
         self.table = table
         self.decision_table = table
 
@@ -158,8 +257,9 @@ class FeelDecisionEngine:
 class Runtime:
     """One engine run over a bundle: start, restore, complete a task, fire timers, dump."""
 
-    def __init__(self, bundle: Bundle, evaluator: RestrictedEvaluator,
-                 operations: Mapping[str, Callable[..., Any]] | None = None):
+    def __init__(
+        self, bundle: Bundle, evaluator: RestrictedEvaluator, operations: Mapping[str, Callable[..., Any]] | None = None
+    ):
         self.bundle = bundle
         self.log = RunLog()
         self.script_engine = _ScriptEngine(evaluator, operations or {}, self.log)
@@ -171,7 +271,9 @@ class Runtime:
         spec = self.bundle.process_specs.get(process_id)
         if spec is None:
             raise ProcessError(f"no deployed process {process_id!r}")
-        workflow = BpmnWorkflow(spec, self.bundle.subprocess_specs[process_id], script_engine=self.script_engine)
+        overdue.prepare(spec, self.bundle.subprocess_specs[process_id])  # the one overdue pattern (issue 16)
+        adopt_specs(spec, *self.bundle.subprocess_specs[process_id].values())
+        workflow = HostWorkflow(spec, self.bundle.subprocess_specs[process_id], script_engine=self.script_engine)
         workflow.get_next_task(state=TaskState.READY).set_data(**dict(data))
         self.log.changed.update(data)
         self._advance(workflow)
@@ -183,11 +285,24 @@ class Runtime:
             raise ProcessError("stored instance state has an unknown format")
         registry = SERIALIZER.registry
         spec = self.bundle.process_specs[process_id]
-        workflow = BpmnWorkflow(spec, self.bundle.subprocess_specs[process_id], deserializing=True)
-        workflow.tasks = _WORKFLOW_CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        _WORKFLOW_CONVERTER.set_default_attributes(workflow, dct)
-        _WORKFLOW_CONVERTER.subprocesses_from_dict(dct["subprocesses"], workflow)
+        overdue.prepare(spec, self.bundle.subprocess_specs[process_id])  # the one overdue pattern (issue 16)
+        adopt_specs(spec, *self.bundle.subprocess_specs[process_id].values())
+        workflow = HostWorkflow(spec, self.bundle.subprocess_specs[process_id], deserializing=True)
+        uuids: dict[str, UUID] = {}
+        _RESTORING.uuids = uuids
+        try:
+            # mapping_from_dict(dct["tasks"], UUID, …), each key the same UUID object as its task's id
+            tasks = {}
+            for key, value in dct["tasks"].items():
+                task = registry.restore(value, workflow=workflow)
+                tasks[uuids.get(key) or UUID(key)] = task
+            workflow.tasks = tasks
+            workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+            _WORKFLOW_CONVERTER.set_default_attributes(workflow, dct)
+            _WORKFLOW_CONVERTER.subprocesses_from_dict(dct["subprocesses"], workflow)
+        finally:
+            del _RESTORING.uuids
+        workflow.adopt_subprocesses()
         workflow.bpmn_events = registry.restore(dct.pop("bpmn_events", []))
         workflow.script_engine = self.script_engine  # never the default, unrestricted engine
         return workflow
@@ -217,8 +332,10 @@ class Runtime:
         if not task.task_spec.manual:
             raise TaskStateError("this task is not a user task")
         if task.state != TaskState.READY:
-            raise TaskStateError(f"the task is {TaskState.get_name(task.state).lower()}, not ready: it cannot be completed")
-        before = copy.deepcopy(task.data)
+            raise TaskStateError(
+                f"the task is {TaskState.get_name(task.state).lower()}, not ready: it cannot be completed"
+            )
+        before = _snapshot(task.data)
         task.set_data(**dict(data))
         try:
             task.run()
@@ -253,11 +370,19 @@ class Runtime:
                 try:
                     if not self.evaluator.evaluate(condition, names):
                         continue
-                    data = self.evaluator.evaluate(properties["withdrawWith"], names) if properties.get("withdrawWith") else {}
+                    data = (
+                        self.evaluator.evaluate(properties["withdrawWith"], names)
+                        if properties.get("withdrawWith")
+                        else {}
+                    )
                 except ExpressionError as err:
-                    raise ProcessError(f"task {ready.bpmn_id}: withdrawWhen/withdrawWith: {err}", ready.bpmn_id) from None
+                    raise ProcessError(
+                        f"task {ready.bpmn_id}: withdrawWhen/withdrawWith: {err}", ready.bpmn_id
+                    ) from None
                 if not isinstance(data, Mapping):
-                    raise ProcessError(f"task {ready.bpmn_id}: withdrawWith must give a mapping of fields", ready.bpmn_id)
+                    raise ProcessError(
+                        f"task {ready.bpmn_id}: withdrawWith must give a mapping of fields", ready.bpmn_id
+                    )
                 self.complete_task(workflow, ready.id, data)
                 withdrawn.append(ready)
                 break
@@ -274,15 +399,24 @@ class Runtime:
             spec = task.task_spec
             if isinstance(spec, LoopTask):
                 merged = set(task.internal_data.get("merged", []))
-                unmerged = [c for c in spec._instances(task) if c.state == TaskState.COMPLETED and str(c.id) not in merged]
+                unmerged = [
+                    c for c in spec._instances(task) if c.state == TaskState.COMPLETED and str(c.id) not in merged
+                ]
                 if unmerged:
-                    found.append({"bpmn_id": spec.bpmn_id, "task_id": str(task.id), "kind": "unmerged_instances",
-                                  "instances": [str(c.id) for c in unmerged]})
+                    found.append(
+                        {
+                            "bpmn_id": spec.bpmn_id,
+                            "task_id": str(task.id),
+                            "kind": "unmerged_instances",
+                            "instances": [str(c.id) for c in unmerged],
+                        }
+                    )
             elif isinstance(spec, SubWorkflowTask):
                 sub = workflow.top_workflow.subprocesses.get(task.id)
                 if sub is not None and sub.is_completed():
-                    found.append({"bpmn_id": spec.bpmn_id, "task_id": str(task.id), "kind": "finished_call",
-                                  "instances": []})
+                    found.append(
+                        {"bpmn_id": spec.bpmn_id, "task_id": str(task.id), "kind": "finished_call", "instances": []}
+                    )
         return found
 
     def repair(self, workflow: BpmnWorkflow) -> list[dict]:
@@ -325,18 +459,24 @@ class Runtime:
             extensions = spec.extensions or {}
             properties = extensions.get("properties", {}) or {}
             exclude = properties.get("excludeActorsOf") or ""
-            tasks.append(ReadyTask(
-                id=str(task.id), bpmn_id=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
-                # a `role` property (an expression) overrides the lane, e.g. an audit task per named manager
-                role=self._property(task, names, properties, "role") or spec.lane,
-                team=self._property(task, names, properties, "team"),
-                agency=self._property(task, names, properties, "agency"),
-                due_at=self._property(task, names, properties, "dueAt"),
-                form=properties.get("formJsonSchemaFilename"), ui_form=properties.get("formUiSchemaFilename"),
-                instructions=extensions.get("instructionsForEndUser"),
-                exclude_actors_of=tuple(p.strip() for p in exclude.split(",") if p.strip()),
-                data=task.data,
-            ))
+            tasks.append(
+                ReadyTask(
+                    id=str(task.id),
+                    bpmn_id=spec.bpmn_id,
+                    # a `title` property (an expression) names this task instance, e.g. "Overdue: " + overdue["task"]
+                    title=self._property(task, names, properties, "title") or spec.bpmn_name or spec.bpmn_id,
+                    # a `role` property (an expression) overrides the lane, e.g. an audit task per named manager
+                    role=self._property(task, names, properties, "role") or spec.lane,
+                    team=self._property(task, names, properties, "team"),
+                    agency=self._property(task, names, properties, "agency"),
+                    due_at=self._property(task, names, properties, "dueAt"),
+                    form=properties.get("formJsonSchemaFilename"),
+                    ui_form=properties.get("formUiSchemaFilename"),
+                    instructions=extensions.get("instructionsForEndUser"),
+                    exclude_actors_of=tuple(p.strip() for p in exclude.split(",") if p.strip()),
+                    data=task.data,
+                )
+            )
         return tasks
 
     def _property(self, task, names: Mapping[str, Any], properties: Mapping[str, str], name: str):
@@ -346,7 +486,9 @@ class Runtime:
         try:
             value = self.evaluator.evaluate(source, names)
         except ExpressionError as err:
-            raise ProcessError(f"task {task.task_spec.bpmn_id}: property {name}: {err}", task.task_spec.bpmn_id) from None
+            raise ProcessError(
+                f"task {task.task_spec.bpmn_id}: property {name}: {err}", task.task_spec.bpmn_id
+            ) from None
         return None if value is None else str(value)
 
     @staticmethod
@@ -392,13 +534,17 @@ class Runtime:
         before: dict[UUID, dict] = {}
 
         def will_complete(task):
-            before[task.id] = copy.deepcopy(task.data)  # a script may change a list in place
+            if not isinstance(task.task_spec, _GATEWAYS):  # did_complete never reads a gateway's copy
+                before[task.id] = _snapshot(task.data)  # a script may change a list in place
 
         def did_complete(task):
             spec = task.task_spec
             if isinstance(spec, _GATEWAYS):
-                chosen = [c.task_spec.bpmn_name or c.task_spec.bpmn_id for c in task.children
-                          if c.has_state(TaskState.DEFINITE_MASK) and getattr(c.task_spec, "bpmn_id", None)]
+                chosen = [
+                    c.task_spec.bpmn_name or c.task_spec.bpmn_id
+                    for c in task.children
+                    if c.has_state(TaskState.DEFINITE_MASK) and getattr(c.task_spec, "bpmn_id", None)
+                ]
                 if len(spec.outputs) > 1:  # a split chose a path; a merge has nothing to record
                     self.log.routes.append({"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen})
                 return  # a join merges branch copies; it changes nothing of its own
@@ -415,8 +561,10 @@ class Runtime:
             raise self._process_error(err) from None
         # A multi-instance activity completes when its last instance does, outside the engine-step
         # callbacks: what it adds to the case is its output collection.
-        for task in workflow.get_tasks(state=TaskState.COMPLETED, updated_ts=self._run_started):
-            if isinstance(task.task_spec, MultiInstanceTask) and task.parent is not None:
+        for task in workflow.get_tasks(
+            state=TaskState.COMPLETED, updated_ts=self._run_started, spec_class=MultiInstanceTask
+        ):
+            if task.parent is not None:
                 self._note_changes(task.parent.data, task.data)
         errored = workflow.get_tasks(state=TaskState.ERROR)
         if errored:
@@ -436,5 +584,6 @@ class Runtime:
         if isinstance(cause, (dmn.DecisionError, ProcessError, ExpressionError)):
             message = str(cause)
         where = f" at {task.task_spec.bpmn_name or bpmn_id}" if task is not None else ""
-        return ProcessError(f"the process could not continue{where}: {message}", bpmn_id,
-                            getattr(err, "line_number", None) or None)
+        return ProcessError(
+            f"the process could not continue{where}: {message}", bpmn_id, getattr(err, "line_number", None) or None
+        )

@@ -6,15 +6,16 @@ entry. `mash audit verify` compares the rows with their anchor, so deleting any 
 of an instance included — shows. The application never writes this table; the triggers in
 migration e7a1c0de0001 do, and refuse any change that does not append.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class HistoryHead(db.Model):
+class HistoryHead(Model):
     __tablename__ = "history_heads"
     chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # instance id, 0 = none
     entries: Mapped[int] = mapped_column(Integer)

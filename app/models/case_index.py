@@ -1,4 +1,5 @@
 """The case index: children known to social care / early help and the contacts about them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,11 +7,11 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UtcDateTime, utcnow
 
 
-class IndexChild(db.Model):
+class IndexChild(Model):
     __tablename__ = "index_children"
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str | None] = mapped_column(String(60), unique=True)
@@ -31,7 +32,7 @@ class IndexChild(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class IndexContact(db.Model):
+class IndexContact(Model):
     __tablename__ = "index_contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("index_children.id"), index=True)

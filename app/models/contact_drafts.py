@@ -3,6 +3,7 @@
 It belongs to one web session (the browser that started it) and holds only the raw answers; it
 is deleted when the contact is recorded, and drafts of ended or old sessions are purged.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UtcDateTime, utcnow
 
 
-class ContactDraft(db.Model):
+class ContactDraft(Model):
     __tablename__ = "contact_drafts"
     id: Mapped[int] = mapped_column(primary_key=True)
     web_session_id: Mapped[int] = mapped_column(ForeignKey("web_sessions.id", ondelete="CASCADE"), index=True)

@@ -6,6 +6,7 @@ older version is refused (two managers editing the same draft get a conflict, no
 Once published, the draft row is the publication record: publisher (submitter), approver, time,
 content hash and the diff summary of the deployed version.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,16 +14,15 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.deployments import ModelFile
 from app.models.types import UtcDateTime, utcnow
 
-DRAFT_STATUSES = ("editing", "awaiting_approval", "published", "discarded")
 
-
-class Draft(db.Model):
+class Draft(Model):
     __tablename__ = "drafts"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # editing | awaiting_approval | published | discarded
     status: Mapped[str] = mapped_column(String(20), default="editing", index=True)
     base_version: Mapped[int | None] = mapped_column()
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -39,13 +39,14 @@ class Draft(db.Model):
     deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"), index=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     diff: Mapped[list | None] = mapped_column(JSON)
-    files: Mapped[list["DraftFile"]] = relationship(lazy="selectin", order_by="DraftFile.path",
-                                                    cascade="all, delete-orphan")
+    files: Mapped[list[DraftFile]] = relationship(
+        lazy="selectin", order_by="DraftFile.path", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": lock_version}
 
 
-class DraftFile(db.Model):
+class DraftFile(Model):
     __tablename__ = "draft_files"
     __table_args__ = (UniqueConstraint("draft_id", "path"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +56,7 @@ class DraftFile(db.Model):
     model_file: Mapped[ModelFile] = relationship(lazy="joined")
 
 
-class DraftEvent(db.Model):
+class DraftEvent(Model):
     """What happened to a draft (created, saved, submitted, approved, rejected, discarded), append-only."""
 
     __tablename__ = "draft_events"

@@ -1,4 +1,5 @@
 """Append-only history. Each event chains the hash of the instance's previous event (tamper evidence)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UtcDateTime, utcnow
 
 
-class HistoryEvent(db.Model):
+class HistoryEvent(Model):
     __tablename__ = "history_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)

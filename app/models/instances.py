@@ -1,16 +1,17 @@
 """Contacts, process instances (serialized engine state, optimistic lock) and the task projection."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UtcDateTime, utcnow
 
 
-class Contact(db.Model):
+class Contact(Model):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -20,7 +21,7 @@ class Contact(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class ProcessInstance(db.Model):
+class ProcessInstance(Model):
     __tablename__ = "process_instances"
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
@@ -43,7 +44,7 @@ class ProcessInstance(db.Model):
     __mapper_args__ = {"version_id_col": lock_version}
 
 
-class TaskRecord(db.Model):
+class TaskRecord(Model):
     """Inbox projection of the engine's user tasks, written in the same transaction as the state."""
 
     __tablename__ = "tasks"
@@ -71,7 +72,7 @@ class TaskRecord(db.Model):
     )
 
 
-class TimerRecord(db.Model):
+class TimerRecord(Model):
     """A waiting BPMN timer, written with the instance state so the scheduler can fire it exactly once."""
 
     __tablename__ = "timers"
@@ -86,7 +87,28 @@ class TimerRecord(db.Model):
     __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
 
 
-class ClosureDay(db.Model):
+class OverdueRecord(Model):
+    """A ready user task's due time, watched so the host starts the diagram's overdue review exactly once.
+
+    Written with the instance state by every run (app/services/core/overdue.py); the sweep claims a due row like a
+    timer row and sends the process its `task_overdue` message in the transaction that creates the review."""
+
+    __tablename__ = "overdue_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))  # the late user task (its engine id)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(10), default="waiting")  # waiting | sent | cancelled | failed
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_overdue_alerts_state_due", "state", "due_at"),
+        UniqueConstraint("instance_id", "task_id", name="uq_overdue_alerts_instance_task"),
+    )
+
+
+class ClosureDay(Model):
     """A day the MASH is closed beyond weekends and bank holidays (added by an administrator)."""
 
     __tablename__ = "closure_days"

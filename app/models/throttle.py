@@ -4,6 +4,7 @@ The key is a keyed hash (HMAC with the secret key) of what is limited (a usernam
 address), so the table holds no personal data; rows older than the longest window are deleted as
 new ones are written.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UtcDateTime, utcnow
 
 
-class ThrottleHit(db.Model):
+class ThrottleHit(Model):
     __tablename__ = "throttle_hits"
     __table_args__ = (Index("ix_throttle_hits_scope_key_at", "scope", "key_hash", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,13 +2,13 @@
 Appendix A answers, consent and the history are on every task page of the case, each decision shows
 what it rests on (the analysis at sign-off), plain words only, and the decision maker can open the
 case history. axe-core checks every page (tests/browser/conftest.py)."""
+
 from __future__ import annotations
 
 import re
 
-from tests.api.flow import HISTORY, RECORD
-from tests.browser.conftest import LiveFlow, release_database
-from tests.browser.test_journeys import choose
+from tests.support.browser import LiveFlow, choose, release_database
+from tests.support.flow import HISTORY, RECORD
 
 SUMMARY = "Bruise on the arm, unexplained."  # the referrer's words (tests/api/flow.contact)
 CONCERN = "Bruise on the cheek seen at drop-off; the child flinched."
@@ -50,8 +50,11 @@ def test_decide_a_case_with_the_concerns_visible_at_every_step(site, client):
     assert "Allocate to" in text and "Social care decision maker" in text  # the allocation, by its label
     dm.get_by_label("Analysis", exact=True).fill(ANALYSIS)
     choose(dm, "Threshold", "Section 17: child in need")
-    for legend in ("May become significant harm without action", "Meets the disability eligibility criteria",
-                   "Transfer to social care"):
+    for legend in (
+        "May become significant harm without action",
+        "Meets the disability eligibility criteria",
+        "Transfer to social care",
+    ):
         choose(dm, legend, "No")
     site.submit(dm, "Check the proposed outcome", status=200)
     proposal = dm.locator(".app-proposal").inner_text()

@@ -3,31 +3,20 @@
 Every page visited (and every page a form submit returns) is checked with axe-core for WCAG 2.0,
 2.1 and 2.2 A/AA: see tests/browser/conftest.py (Site.visit / submit / follow / check).
 """
+
 from __future__ import annotations
 
+import contextlib
 import http.server
 import re
 import threading
 
 import pytest
 
-from tests.browser.conftest import LiveFlow
+from tests.support.browser import TRIAGE, LiveFlow, choose, group
 
-TRIAGE = {"closed_within_12_weeks_same_concerns": False, "risk_may_become_significant_harm": False,
-          "meets_disability_criteria": False, "analysis": "First analysis of the concerns.",
-          "transfer_to_social_care": False}
-AGREE = {"manager_decision": "agree", "family_notification": "send"}
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '"><img src=x onerror=window.__xss=1>'
-
-
-def group(page, legend: str):
-    """A fieldset by its legend (radios, checkboxes, yes/no), with or without " (optional)"."""
-    return page.get_by_role("group", name=re.compile(rf"^{re.escape(legend)}( \(optional\))?$"))
-
-
-def choose(page, legend: str, option: str) -> None:
-    group(page, legend).get_by_label(option, exact=True).check()
 
 
 def record_contact(site, page, red: bool) -> None:
@@ -42,7 +31,8 @@ def record_contact(site, page, red: bool) -> None:
     # the contact's details came from the API and are kept
     assert page.get_by_label("Last name", exact=True).first.input_value() == "Doe"
     page.get_by_label("What are the safeguarding concerns and what is the evidence for them?").fill(
-        "Child told the teacher they are scared to go home." if red else "Unexplained bruising seen by the teacher.")
+        "Child told the teacher they are scared to go home." if red else "Unexplained bruising seen by the teacher."
+    )
     page.get_by_label("On a scale of 0 to 10, how safe is the child? (optional)").fill("3" if red else "6")
     choose(page, "Consent", "Obtained")
     page.get_by_label("Consent given by (optional)").fill("Mother")
@@ -60,8 +50,11 @@ def triage(site, page, threshold_label: str, analysis: str) -> None:
     page.get_by_label("Analysis", exact=True).fill(analysis)
     choose(page, "Threshold", threshold_label)
     # the 12-week fact is worked out from the history check, not typed (spec §11.7)
-    for legend in ("May become significant harm without action",
-                   "Meets the disability eligibility criteria", "Transfer to social care"):
+    for legend in (
+        "May become significant harm without action",
+        "Meets the disability eligibility criteria",
+        "Transfer to social care",
+    ):
         choose(page, legend, "No")
 
 
@@ -122,8 +115,11 @@ def test_green_early_help_contact_to_its_outcome(site, client):
     masho = site.sign_in("masho")
     site.open_task(masho, "Record contact")
     record_contact(site, masho, red=False)
-    flow.do("masho", "history_check", {"confirmed_matches": [], "case_system_checks": [],
-                                         "synopsis": "No previous involvement found."})
+    flow.do(
+        "masho",
+        "history_check",
+        {"confirmed_matches": [], "case_system_checks": [], "synopsis": "No previous involvement found."},
+    )
     flow.do("mgr", "allocate", {"allocate_to": "eh_decision_maker"})
 
     ehdm = site.sign_in("ehdm")
@@ -140,11 +136,17 @@ def test_green_early_help_contact_to_its_outcome(site, client):
     choose(eh_team, "Handover accepted", "Yes")
     site.submit(eh_team, "Save and continue", status=200)
 
-    flow.do("bs", "send_acknowledgement", {"acknowledged_at": "2026-11-24T11:00:00+00:00",
-                                           "acknowledgement_method": "phone"})
+    flow.do(
+        "bs",
+        "send_acknowledgement",
+        {"acknowledged_at": "2026-11-24T11:00:00+00:00", "acknowledgement_method": "phone"},
+    )
     flow.do("bs", "send_referrer_letter", {"sent_at": "2026-11-24T15:00:00+00:00", "letter_method": "email"})
-    flow.do("bs", "send_family_letter", {"family_letter_sent_at": "2026-11-24T15:00:00+00:00",
-                                         "family_letter_method": "post"})
+    flow.do(
+        "bs",
+        "send_family_letter",
+        {"family_letter_sent_at": "2026-11-24T15:00:00+00:00", "family_letter_method": "post"},
+    )
     case = flow.instance()
     assert (case["status"], case["outcome"], case["is_referral"]) == ("completed", "early_help", False)
     site.visit(ehmgr, f"/cases/{flow.instance_id}")
@@ -175,7 +177,9 @@ def test_manager_challenge_sends_the_triage_back_with_answers_kept(site, client)
     assert flow.task("mgr", "sign_off_social_care")  # back with the manager
     triages = [e for e in flow.history() if e["type"] == "task_completed" and e["bpmn_id"] == "triage_social_care"]
     assert [t["detail"]["values"]["analysis"] for t in triages] == [
-        TRIAGE["analysis"], "School says the child is well supported. Still s17."]
+        TRIAGE["analysis"],
+        "School says the child is well supported. Still s17.",
+    ]
 
 
 def test_the_decision_maker_sees_why_the_manager_challenged(site, client):
@@ -183,8 +187,11 @@ def test_the_decision_maker_sees_why_the_manager_challenged(site, client):
     flow.intake()
     flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "s17"})
-    flow.do("mgr", "sign_off_social_care", {"manager_decision": "challenge",
-                                            "manager_comments": "Please get the school's view first."})
+    flow.do(
+        "mgr",
+        "sign_off_social_care",
+        {"manager_decision": "challenge", "manager_comments": "Please get the school's view first."},
+    )
     dm = site.sign_in("dm")
     # back in the decision maker's own inbox, tagged, and found by a misspelt name (issue 14 item 7)
     site.visit(dm, "/inbox?view=mine")
@@ -202,9 +209,11 @@ class _Attacker(http.server.BaseHTTPRequestHandler):
     target = ""
 
     def do_GET(self):
-        body = (f'<!DOCTYPE html><html lang="en"><title>Win a prize</title><body>'
-                f'<form id="f" method="post" action="{self.target}"><input type="hidden" name="x" value="1"></form>'
-                f'<script>document.getElementById("f").submit()</script></body></html>').encode()
+        body = (
+            f'<!DOCTYPE html><html lang="en"><title>Win a prize</title><body>'
+            f'<form id="f" method="post" action="{self.target}"><input type="hidden" name="x" value="1"></form>'
+            f'<script>document.getElementById("f").submit()</script></body></html>'
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -215,7 +224,7 @@ class _Attacker(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
+@pytest.fixture
 def attacker_site(live_server):
     """A page on another origin whose form posts to the app's /sign-out without a CSRF token."""
     handler = type("Handler", (_Attacker,), {"target": live_server + "/sign-out"})
@@ -244,18 +253,18 @@ def test_pages_carry_the_csp_and_no_store_and_the_csp_blocks_inline_script(site,
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert "no-store" in headers["cache-control"]
     site.check(page, "case page")
-    try:
+    with contextlib.suppress(Exception):  # Playwright reports the refused script
         page.add_script_tag(content="window.__inline = 1")
-    except Exception:  # Playwright reports the refused script
-        pass
     assert page.evaluate("typeof window.__inline") == "undefined"
 
 
 def test_script_in_contact_fields_is_shown_escaped_everywhere(site, client):
-    flow = LiveFlow(client, child={"first_name": SCRIPT, "last_name": IMG, "date_of_birth": "2016-04-01",
-                                   "address": IMG},
-                    summary=SCRIPT + IMG,
-                    referrer={"name": IMG, "agency": SCRIPT, "phone": "01604 000000", "anonymous": False})
+    flow = LiveFlow(
+        client,
+        child={"first_name": SCRIPT, "last_name": IMG, "date_of_birth": "2016-04-01", "address": IMG},
+        summary=SCRIPT + IMG,
+        referrer={"name": IMG, "agency": SCRIPT, "phone": "01604 000000", "anonymous": False},
+    )
     page = site.sign_in("masho")
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

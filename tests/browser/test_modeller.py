@@ -2,57 +2,23 @@
 preview, bpmn-js with the app's properties, and the read-only case diagram — axe on every page,
 and no CSP violation (the pages keep script-src 'self' without 'unsafe-eval').
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from app.services import drafts, users
-from tests.browser.conftest import LiveFlow, release_database
-from tests.support import PASSWORD
+from app.services.modelling import drafts
+from tests.support.browser import LiveFlow, release_database, service_manager, sign_in, wait_ready, watch_console
 
 AMBER_OUTCOME = 'td[data-row-id="rag_timescales_amber"][data-col-id="rag_timescales_output_outcome_due_in"]'
 
 
-def service_manager(name: str):
-    user = users.get_by_username(name)
-    if user is None:
-        user = users.create_user(name, PASSWORD, ["service_manager"])
-    release_database()
-    return user
-
-
-def sign_in(site, username: str):
-    page = site.new_page()
-    site.visit(page, "/sign-in")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    site.submit(page, "Sign in")
-    return page
-
-
-def watch_console(page) -> list[str]:
-    """Collect CSP violations and script errors the page reports."""
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    return problems
-
-
-def wait_ready(page) -> None:
-    page.wait_for_selector("#app-editor[data-ready], #app-case-diagram[data-ready]", state="attached")
-    ready = page.locator("[data-ready]").first.get_attribute("data-ready")
-    assert ready == "true", page.inner_text("main")[:1000]
-
-
-@pytest.fixture()
-def site(live_server, chromium, ctx):
-    from tests.browser.conftest import Site
-    s = Site(live_server, chromium, ctx)
-    yield s
-    for context in s.contexts:
-        context.close()
+@pytest.fixture
+def site(modeller_site):
+    """The modeller's tests make their own people: the live site without `site`'s people (conftest)."""
+    return modeller_site
 
 
 def test_a_service_manager_edits_a_decision_a_form_and_a_diagram(site):
@@ -76,7 +42,7 @@ def test_a_service_manager_edits_a_decision_a_form_and_a_diagram(site):
     site.check(page, "after saving the DMN")
     release_database()
     saved = drafts.draft_files(drafts.get(draft_id))["dmn/rag_timescales.dmn"].decode()
-    amber = saved[saved.index('id="rag_timescales_amber"'):]
+    amber = saved[saved.index('id="rag_timescales_amber"') :]
     assert re.search(r'id="rag_timescales_amber_outcome_due_in">\s*<text>"P2D"</text>', amber), amber[:600]
 
     # A form's JSON: break it (the error shows), fix it (the live preview follows).
@@ -168,10 +134,20 @@ def test_a_service_manager_edits_a_decision_a_form_and_a_diagram(site):
 
 def test_the_case_diagram_marks_where_the_case_is(site, ctx):
     flow = LiveFlow(ctx.test_client())
-    flow.do("masho", "record_contact", {
-        "appendix_a_q1": "Unexplained bruising seen by the teacher.", "consent": "obtained",
-        "consent_given_by": "Mother", "safety_scale": 5, "request_type": "service_request",
-        "information_only": False, "red_criteria": [], "manager_attention_criteria": []})
+    flow.do(
+        "masho",
+        "record_contact",
+        {
+            "appendix_a_q1": "Unexplained bruising seen by the teacher.",
+            "consent": "obtained",
+            "consent_given_by": "Mother",
+            "safety_scale": 5,
+            "request_type": "service_request",
+            "information_only": False,
+            "red_criteria": [],
+            "manager_attention_criteria": [],
+        },
+    )
     page = site.sign_in("masho")
     console = watch_console(page)
     site.visit(page, f"/cases/{flow.instance_id}")
@@ -189,8 +165,13 @@ def test_the_case_diagram_marks_where_the_case_is(site, ctx):
     assert not [c for c in console if "Content Security Policy" in c or "pageerror" in c], console
 
 
-TRIAGE = {"closed_within_12_weeks_same_concerns": False, "risk_may_become_significant_harm": False,
-          "meets_disability_criteria": False, "analysis": "Analysis of the concerns.", "transfer_to_social_care": False}
+TRIAGE = {
+    "closed_within_12_weeks_same_concerns": False,
+    "risk_may_become_significant_harm": False,
+    "meets_disability_criteria": False,
+    "analysis": "Analysis of the concerns.",
+    "transfer_to_social_care": False,
+}
 
 
 def to_amber_triage(flow) -> str:
@@ -239,8 +220,10 @@ def test_a_new_amber_timescale_is_checked_published_approved_and_used_by_new_con
     wait_ready(page)
     editor = page.get_by_label("JSON", exact=True)
     lines = editor.input_value().splitlines()
-    lines = [line.replace('"outcome_due_in": "P1D"', '"outcome_due_in": "P2D"') if '"AMBER"' in line else line
-             for line in lines]
+    lines = [
+        line.replace('"outcome_due_in": "P1D"', '"outcome_due_in": "P2D"') if '"AMBER"' in line else line
+        for line in lines
+    ]
     editor.fill("\n".join(lines) + "\n")
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text(re.compile(r"^Saved at ")).wait_for()

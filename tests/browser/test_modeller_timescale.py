@@ -3,22 +3,28 @@ from 8 to 6 working hours through the UI only — the timescale as a number and 
 examples edited as a table beside it, the problems panel refreshed on every save, sent for
 approval, and approved by a second service manager from the task in their inbox. axe on every page.
 """
+
 from __future__ import annotations
 
 import json
 import re
 
+import pytest
 from lxml import etree
 
-from app.services import drafts
-from tests.browser.conftest import release_database
-from tests.browser.test_modeller import service_manager, sign_in, wait_ready, watch_console
-from tests.browser.test_modeller import site  # noqa: F401  (the fixture)
+from app.services.modelling import drafts
+from tests.support.browser import release_database, service_manager, sign_in, wait_ready, watch_console
 
 AMBER_PARTNER = 'td[data-row-id="rag_timescales_amber"][data-col-id="rag_timescales_output_partner_due_in"]'
 
 
-def test_amber_partner_information_from_8_to_6_hours_through_the_ui_only(site):  # noqa: F811
+@pytest.fixture
+def site(modeller_site):
+    """The modeller's tests make their own people: the live site without `site`'s people (conftest)."""
+    return modeller_site
+
+
+def test_amber_partner_information_from_8_to_6_hours_through_the_ui_only(site):
     service_manager("sm")
     service_manager("sm2")
     page = sign_in(site, "sm")
@@ -68,8 +74,9 @@ def test_amber_partner_information_from_8_to_6_hours_through_the_ui_only(site): 
     example_number.fill("6")
     example_number.press("Tab")
     amber.get_by_text("Checked when saved").wait_for()
-    examples.get_by_text(re.compile(r"When RAG is AMBER: .*Partner information due in \(App\. C\): 6 working hours")
-                         ).wait_for()
+    examples.get_by_text(
+        re.compile(r"When RAG is AMBER: .*Partner information due in \(App\. C\): 6 working hours")
+    ).wait_for()
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text(re.compile(r"^Saved the examples at .*Draft version 3\.$")).wait_for()
     # The panel is refreshed on this save too: no old error left.
@@ -110,7 +117,7 @@ def test_amber_partner_information_from_8_to_6_hours_through_the_ui_only(site): 
     assert not [c for c in console if "Content Security Policy" in c or "pageerror" in c], console
 
 
-def test_a_due_time_and_a_timer_as_a_number_and_a_unit(site):  # noqa: F811
+def test_a_due_time_and_a_timer_as_a_number_and_a_unit(site):
     """The BPMN side form: a user task's due time and a timer that are a plain duration after a
     start are edited as a number and a unit; the stored value stays the expression the host reads."""
     manager = service_manager("sm")
@@ -134,7 +141,15 @@ def test_a_due_time_and_a_timer_as_a_number_and_a_unit(site):  # noqa: F811
     form.get_by_label("Due: unit").select_option(label="hours")
     assert form.get_by_label("Due at").input_value() == "add_elapsed(received_at, 'PT2H')"
 
-    form.get_by_label("Go to an element").select_option("overdue_timer_send_acknowledgement")
+    # A timer whose time is a plain name is edited as text; once it is a duration after a start, as a number
+    # and a unit (the decision deadline timer; the overdue alerts are one event sub-process, issue 16).
+    form.get_by_label("Go to an element").select_option("decision_deadline_reached")
+    timer_text = form.get_by_label(re.compile("^Timer"))
+    timer_text.wait_for()
+    assert timer_text.input_value() == "decision_due_at"
+    assert page.locator("#element-timer-duration").is_hidden()
+    timer_text.fill("add_working(received_at, 'P1D')")
+    timer_text.press("Tab")
     page.locator("#element-timer-duration").wait_for()
     assert form.get_by_label("Fires: number").input_value() == "1"
     form.get_by_label("Fires: unit").select_option(label="working hours")
@@ -148,10 +163,13 @@ def test_a_due_time_and_a_timer_as_a_number_and_a_unit(site):  # noqa: F811
     release_database()
     saved = drafts.draft_files(drafts.get(draft_id))["processes/front_door.bpmn"].decode()
     tree = etree.fromstring(saved.encode())
-    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+    ns = {
+        "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+        "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    }
     (task,) = tree.xpath('//bpmn:userTask[@id="send_acknowledgement"]', namespaces=ns)
     due_at = task.xpath('.//spiffworkflow:property[@name="dueAt"]/@value', namespaces=ns)
     assert due_at == ["add_elapsed(received_at, 'PT2H')"], due_at
-    timer = tree.xpath('//bpmn:boundaryEvent[@id="overdue_timer_send_acknowledgement"]//bpmn:timeDate/text()', namespaces=ns)
+    timer = tree.xpath('//*[@id="decision_deadline_reached"]//bpmn:timeDate/text()', namespaces=ns)
     assert timer == ["add_working(received_at, 'PT1H')"], timer
     assert not [c for c in console if "Content Security Policy" in c or "pageerror" in c], console

@@ -9,15 +9,14 @@
   reviews that access; business support previews and downloads the acknowledgement letter and sends
   it; the service manager's model pages (models, start a process, a draft) and the case diagram.
 """
+
 from __future__ import annotations
 
 import re
 
-from app.services import users
-from tests.browser.conftest import LiveFlow, release_database
-from tests.browser.test_journeys import AGREE, TRIAGE, choose
-from tests.browser.test_modeller import wait_ready
+from app.services.people import users
 from tests.support import PASSWORD
+from tests.support.browser import AGREE, TRIAGE, LiveFlow, choose, release_database, wait_ready
 
 SECOND_ANALYSIS = "The school confirms the bruising was explained. Still s17."
 REASON = "Police called out of hours about the child; the allocated worker is not answering."
@@ -29,8 +28,11 @@ def _decided_after_a_challenge(client) -> LiveFlow:
     flow.intake()
     flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "s17"})
-    flow.do("mgr", "sign_off_social_care", {"manager_decision": "challenge",
-                                            "manager_comments": "Please get the school's view first."})
+    flow.do(
+        "mgr",
+        "sign_off_social_care",
+        {"manager_decision": "challenge", "manager_comments": "Please get the school's view first."},
+    )
     flow.do("dm", "triage_social_care", {"analysis": SECOND_ANALYSIS})
     flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "GREEN"})
     release_database()
@@ -41,7 +43,8 @@ def _timeline_items(page) -> list[dict]:
     return page.locator(".moj-timeline__item").evaluate_all(
         """els => els.map(e => ({title: e.querySelector('.moj-timeline__title').innerText.trim(),
                                  by: e.querySelector('.moj-timeline__byline').innerText.trim(),
-                                 text: e.innerText}))""")
+                                 text: e.innerText}))"""
+    )
 
 
 def _download(site, page, link_name: str, within=None):
@@ -82,8 +85,10 @@ def test_the_auditor_reads_and_exports_a_case_history_and_a_manager_reads_oversi
     items = _timeline_items(auditor)
     completed = [(i["title"], i["by"]) for i in items if i["title"].startswith("Task completed: ")]
     assert completed == [
-        ("Task completed: Record contact", "by masho"), ("Task completed: Check history", "by masho"),
-        ("Task completed: Allocate", "by mgr"), ("Task completed: Triage (social care)", "by dm"),
+        ("Task completed: Record contact", "by masho"),
+        ("Task completed: Check history", "by masho"),
+        ("Task completed: Allocate", "by mgr"),
+        ("Task completed: Triage (social care)", "by dm"),
         ("Task completed: Manager sign-off (social care)", "by mgr"),
         ("Task completed: Triage (social care)", "by dm"),
         ("Task completed: Manager sign-off (social care)", "by mgr"),
@@ -93,10 +98,15 @@ def test_the_auditor_reads_and_exports_a_case_history_and_a_manager_reads_oversi
     decisions = [i for i in items if re.match(r"^Decision: triage_outcome \(rules triage_outcome_r\d+\)$", i["title"])]
     assert decisions, [t for t in titles if t.startswith("Decision")]
     assert decisions[-1]["by"] == "by dm"  # evaluated when the decision maker sent the triage
-    assert re.search(r"Matched rules: triage_outcome_r\d+", decisions[-1]["text"]) and "Output " in decisions[-1]["text"]
+    assert (
+        re.search(r"Matched rules: triage_outcome_r\d+", decisions[-1]["text"]) and "Output " in decisions[-1]["text"]
+    )
     # the second triage: the analysis before → after, in the entry's change table
-    second_triage = auditor.locator(".moj-timeline__item").filter(
-        has=auditor.get_by_role("heading", name="Task completed: Triage (social care)", exact=True)).last
+    second_triage = (
+        auditor.locator(".moj-timeline__item")
+        .filter(has=auditor.get_by_role("heading", name="Task completed: Triage (social care)", exact=True))
+        .last
+    )
     row = second_triage.locator("tbody tr").filter(has=auditor.get_by_role("rowheader", name="analysis", exact=True))
     assert row.locator("td").all_inner_texts() == [TRIAGE["analysis"], SECOND_ANALYSIS]
     assert "Unchanged:" in second_triage.inner_text()
@@ -139,7 +149,8 @@ def test_the_auditor_reads_and_exports_a_case_history_and_a_manager_reads_oversi
     assert manager.locator("section[id^='figure-']").count() >= 10
     assert "1 of 1 decided within one working day (100%)" in manager.locator("#figure-decisions").inner_text()
     outcomes = manager.locator("#figure-by_outcome tbody tr").evaluate_all(
-        "rs => rs.map(r => [...r.cells].map(c => c.innerText.trim()))")
+        "rs => rs.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
     assert len(outcomes) == 1 and outcomes[0][1:] == ["Decision", "1"], outcomes  # the case decided above
     link = by_channel.get_by_role("link", name=re.compile(r"as CSV$")).first.inner_text()
     download = _download(site, manager, link, within=by_channel)

@@ -2,17 +2,19 @@
 request in the inbox, reads what is asked (the concerns and what is needed, the police's own reason,
 when the answer is due in words), answers, lands on the answer under "Our answers" (never the case),
 revises it while the handover has not gone, and finds every page of the case closed to them (404)."""
+
 from __future__ import annotations
 
 import re
 
-from app.services import users
-from tests.browser.conftest import LiveFlow, release_database
-from tests.browser.test_journeys import AGREE, TRIAGE
+from app.services.people import users
 from tests.support import PASSWORD
+from tests.support.browser import AGREE, TRIAGE, LiveFlow, release_database
 
-REASONS = {"police": "Domestic incidents reported at the address",
-           "health": "HEALTH-ONLY reason: missed health visitor appointments"}
+REASONS = {
+    "police": "Domestic incidents reported at the address",
+    "health": "HEALTH-ONLY reason: missed health visitor appointments",
+}
 DETAILS = "Unexplained bruising to a 7-year-old; is the household known, and what do you hold?"
 
 
@@ -25,8 +27,15 @@ def _asked(client) -> LiveFlow:
     flow.do("mgr", "allocate", {"allocate_to": "decision_maker"})
     flow.do("dm", "triage_social_care", {**TRIAGE, "threshold": "unclear"})
     flow.do("mgr", "sign_off_social_care", {**AGREE, "agreed_rag": "AMBER"})
-    flow.do("dm", "stage2_request", {"agencies": ["police", "health"], "request_details": DETAILS,
-                                     "agency_reasons": [{"agency": a, "reason": r} for a, r in REASONS.items()]})
+    flow.do(
+        "dm",
+        "stage2_request",
+        {
+            "agencies": ["police", "health"],
+            "request_details": DETAILS,
+            "agency_reasons": [{"agency": a, "reason": r} for a, r in REASONS.items()],
+        },
+    )
     release_database()
     return flow
 
@@ -79,7 +88,11 @@ def test_a_partners_whole_journey(site, client):
     assert police.locator(f"main a[href='/agency/answers/{task_id}']").count() == 1
 
     # every page of the case is closed to a partner, after answering as before
-    for url in (f"/cases/{flow.instance_id}", f"/cases/{flow.instance_id}/timeline",
-                f"/cases/{flow.instance_id}/diagram", f"/cases/{flow.instance_id}/handover"):
+    for url in (
+        f"/cases/{flow.instance_id}",
+        f"/cases/{flow.instance_id}/timeline",
+        f"/cases/{flow.instance_id}/diagram",
+        f"/cases/{flow.instance_id}/handover",
+    ):
         site.visit(police, url, status=404)
     site.visit(police, f"/tasks/{flow.task('nurse', 'partner_answer')['id']}", status=404)

@@ -1,6 +1,7 @@
 """Issue 14 in real Chromium, axe on every page: a MASH officer records a two-child phone contact with
 an unborn baby (anonymous referrer, "Add another child" that keeps the place, check your answers),
 lands on the first child's Record contact task, then finds the case by its reference and by name."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Contact, ProcessInstance
-from tests.browser.conftest import release_database
+from tests.support.browser import release_database
 
 
 def _in_view(page, selector: str) -> bool:
@@ -61,7 +62,8 @@ def test_record_a_two_child_phone_contact_with_an_unborn_baby_then_find_it(site)
     second = page.locator("#child-1-section")
     second.get_by_label("Last name", exact=True).fill("Harper")
     second.get_by_role("group", name="Has this child been born?").get_by_label(
-        "No, this child is not born yet", exact=True).check()
+        "No, this child is not born yet", exact=True
+    ).check()
     _date(second, "Expected date of delivery", "1", "3", "2027")
     site.submit(page, "Continue", status=200)
 
@@ -91,10 +93,16 @@ def test_record_a_two_child_phone_contact_with_an_unborn_baby_then_find_it(site)
 
     release_database()
     (contact,) = db.session.execute(select(Contact)).scalars().all()
-    instances = db.session.execute(select(ProcessInstance).where(ProcessInstance.contact_id == contact.id)
-                                   .order_by(ProcessInstance.id)).scalars().all()
-    children = [(i.case_data["child"]["first_name"], i.case_data["child"].get("expected_date_of_delivery"))
-                for i in instances]
+    instances = (
+        db.session.execute(
+            select(ProcessInstance).where(ProcessInstance.contact_id == contact.id).order_by(ProcessInstance.id)
+        )
+        .scalars()
+        .all()
+    )
+    children = [
+        (i.case_data["child"]["first_name"], i.case_data["child"].get("expected_date_of_delivery")) for i in instances
+    ]
     release_database()
     assert children == [("Robin", None), ("Unborn", "2027-03-01")]
     assert re.search(r"/tasks/[0-9a-f-]+$", page.url), page.url  # the first child's Record contact task

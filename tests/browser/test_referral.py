@@ -1,5 +1,6 @@
 """The public referral form on a phone (issue 15): two children, one not born yet, from an anonymous
 referrer, through check your answers to the reference number. axe-core checks every page."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Contact, ProcessInstance
-from tests.browser.conftest import release_database
+from tests.support.browser import release_database
 
 PHONE = {"width": 375, "height": 812}
 
@@ -38,7 +39,8 @@ def test_two_children_one_unborn_anonymous_on_a_375px_phone(site):
     _fits(page)
 
     page.get_by_role("group", name="Do you want to tell us who you are?").get_by_label(
-        "No, I want to stay anonymous", exact=True).check()
+        "No, I want to stay anonymous", exact=True
+    ).check()
     page.get_by_label("How do you know the child? (optional)").fill("Neighbour")
     first = page.locator("#child-0-section")
     first.get_by_label("First name (optional)").fill("Robin")
@@ -57,7 +59,8 @@ def test_two_children_one_unborn_anonymous_on_a_375px_phone(site):
     assert second.get_by_role("group", name="Child 2").count() == 1
     second.get_by_label("Last name", exact=True).fill("Harper")
     second.get_by_role("group", name="Has this child been born?").get_by_label(
-        "No, this child is not born yet", exact=True).check()
+        "No, this child is not born yet", exact=True
+    ).check()
     due = second.get_by_role("group", name="Expected date of delivery")
     due.get_by_label("Day").fill("1")
     due.get_by_label("Month").fill("3")
@@ -87,8 +90,14 @@ def test_two_children_one_unborn_anonymous_on_a_375px_phone(site):
     release_database()
     (contact,) = db.session.execute(select(Contact)).scalars().all()
     assert contact.payload["referrer"]["anonymous"] is True
-    children = [i.case_data["child"] for i in db.session.execute(
-        select(ProcessInstance).where(ProcessInstance.contact_id == contact.id).order_by(ProcessInstance.id)).scalars()]
+    children = [
+        i.case_data["child"]
+        for i in db.session.execute(
+            select(ProcessInstance).where(ProcessInstance.contact_id == contact.id).order_by(ProcessInstance.id)
+        ).scalars()
+    ]
     assert [(c.get("first_name"), c.get("date_of_birth"), c.get("expected_date_of_delivery")) for c in children] == [
-        ("Robin", "2019-02-03", None), ("Unborn", None, "2027-03-01")]
+        ("Robin", "2019-02-03", None),
+        ("Unborn", None, "2027-03-01"),
+    ]
     release_database()

@@ -9,6 +9,7 @@ page that a partner of another agency, the receiving team or an anonymous visito
 same-site link followed from their inbox, the case and every task of it), in no API response they
 can get, and nowhere in the application log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,15 +20,18 @@ from urllib.parse import urljoin, urlparse
 from app.engine.clock import CLOCK
 from app.extensions import db
 from app.models import TaskRecord
-from app.services import timers, users
-from tests.browser.conftest import LiveFlow, release_database
-from tests.browser.test_journeys import AGREE, TRIAGE, choose
+from app.services.core import timers
+from app.services.people import users
 from tests.support import PASSWORD
+from tests.support.browser import AGREE, TRIAGE, LiveFlow, choose, release_database
 
 CANARY = "CANARY-7f3e-BROWSER-SOFT-INTEL"
 PARTNERS = {"nurse": "health", "edu": "education"}
-AGENCIES = ("Police (PVP / public protection)", "Health (safeguarding leads)",
-            "Education (safeguarding and inclusion, education welfare)")
+AGENCIES = (
+    "Police (PVP / public protection)",
+    "Health (safeguarding leads)",
+    "Education (safeguarding and inclusion, education welfare)",
+)
 
 
 def _to_stage2(client) -> LiveFlow:
@@ -45,7 +49,10 @@ def _to_stage2(client) -> LiveFlow:
 
 def _save(site, page):
     site.submit(page, "Save and continue")
-    assert re.search(r"/cases/\d+$", page.url), (page.url, page.locator(".govuk-error-summary, .govuk-error-message").all_inner_texts())
+    assert re.search(r"/cases/\d+$", page.url), (
+        page.url,
+        page.locator(".govuk-error-summary, .govuk-error-message").all_inner_texts(),
+    )
 
 
 def _add(site, page, button: re.Pattern):
@@ -82,7 +89,10 @@ def _answer(site, page, fact: str, sensitive: str | None = None) -> None:
         page.get_by_label("Sensitive or soft information (optional)").fill(sensitive)
         page.get_by_label("Who holds it (optional)").fill("DS Smith, public protection unit")
     site.submit(page, "Send your answer")  # a partner lands on its own answer, never the case (issue 15)
-    assert re.search(r"/agency/answers/[^/]+$", page.url), (page.url, page.locator(".govuk-error-summary, .govuk-error-message").all_inner_texts())
+    assert re.search(r"/agency/answers/[^/]+$", page.url), (
+        page.url,
+        page.locator(".govuk-error-summary, .govuk-error-message").all_inner_texts(),
+    )
 
 
 def test_stage2_in_the_browser_and_the_firewall_canary_crawl(site, client, caplog):
@@ -175,15 +185,24 @@ def test_stage2_in_the_browser_and_the_firewall_canary_crawl(site, client, caplo
     # -- the canary crawl ----------------------------------------------------------------------
     tasks = [t.id for t in db.session.query(TaskRecord).filter_by(instance_id=flow.instance_id)]
     release_database()
-    starts = ["/", "/inbox", f"/cases/{flow.instance_id}", f"/cases/{flow.instance_id}/handover",
-              f"/cases/{flow.instance_id}/disputes"] + [f"/tasks/{t}" for t in tasks]
+    starts = [
+        "/",
+        "/inbox",
+        f"/cases/{flow.instance_id}",
+        f"/cases/{flow.instance_id}/handover",
+        f"/cases/{flow.instance_id}/disputes",
+    ] + [f"/tasks/{t}" for t in tasks]
     anonymous = site.new_page()
     for who, page in (("edu", edu), ("nurse", nurse), ("daat", daat), ("anonymous", anonymous)):
         seen = _crawl(site, page, starts)
         assert len(seen) >= 5, (who, seen)
     for username in ("edu", "nurse", "daat"):
-        for url in (f"/api/v1/instances/{flow.instance_id}", f"/api/v1/instances/{flow.instance_id}/history",
-                    f"/api/v1/instances/{flow.instance_id}/handover", "/api/v1/tasks"):
+        for url in (
+            f"/api/v1/instances/{flow.instance_id}",
+            f"/api/v1/instances/{flow.instance_id}/history",
+            f"/api/v1/instances/{flow.instance_id}/handover",
+            "/api/v1/tasks",
+        ):
             body = flow.api.get(username, url).get_data(as_text=True)
             assert CANARY not in body, (username, url)
     # the message and every attribute a structured (JSON) log formatter would write

@@ -1,7 +1,9 @@
 """DMN decision tables: parsing, deploy checks and every hit policy, on small inline tables."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
@@ -149,7 +151,7 @@ def test_exactly_one_decision_per_file():
 
 def test_exactly_one_decision_table_per_decision():
     xml = build(BANDS)
-    table_xml = xml[xml.index("<decisionTable"): xml.index("</decisionTable>") + len("</decisionTable>")]
+    table_xml = xml[xml.index("<decisionTable") : xml.index("</decisionTable>") + len("</decisionTable>")]
     with pytest.raises(DecisionError, match="exactly one decisionTable; found 2") as info:
         load(xml.replace(table_xml, table_xml + table_xml.replace('id="t1"', 'id="t2"')))
     assert info.value.decision_id == "d1"
@@ -176,8 +178,11 @@ def test_aggregation_rules():
     with pytest.raises(DecisionError, match="aggregation 'AVG' is not supported"):
         load(build(BANDS, hit="COLLECT", aggregation="AVG"))
     with pytest.raises(DecisionError, match="exactly one output"):
-        load(build([("r", ["-"], ["1", "2"])], hit="COLLECT", aggregation="SUM",
-                   outputs=(("a", "number"), ("b", "number"))))
+        load(
+            build(
+                [("r", ["-"], ["1", "2"])], hit="COLLECT", aggregation="SUM", outputs=(("a", "number"), ("b", "number"))
+            )
+        )
 
 
 def test_a_rule_with_the_wrong_number_of_cells_names_the_rule_and_line():
@@ -203,7 +208,7 @@ def test_a_bad_feel_cell_names_the_decision_rule_input_and_line():
 
 def test_an_input_without_an_expression_is_refused():
     xml = build(BANDS).replace("<text>score</text>", "<text> </text>")
-    with pytest.raises(DecisionError, match="input 1 .*has no input expression"):
+    with pytest.raises(DecisionError, match=r"input 1 .*has no input expression"):
         load(xml)
 
 
@@ -244,16 +249,19 @@ def test_check_decision_passes_a_good_table_and_checks_each_expression(evaluator
         seen.append(source)
         evaluator.check(source, "eval")
 
-    table = load(build([("r1", ["-", "true"], ['"x"', "a or b", ""]), ("r2", ["-", "-"], ["null", "false", "3"])],
-                       inputs=(("a", "boolean"), ("b", "boolean")),
-                       outputs=(("s", "string"), ("flag", "boolean"), ("n", "number"))))
+    table = load(
+        build(
+            [("r1", ["-", "true"], ['"x"', "a or b", ""]), ("r2", ["-", "-"], ["null", "false", "3"])],
+            inputs=(("a", "boolean"), ("b", "boolean")),
+            outputs=(("s", "string"), ("flag", "boolean"), ("n", "number")),
+        )
+    )
     check_decision(table, spy)
     assert seen == ["a", "b", "a or b"]  # input expressions, then non-literal output entries only
 
 
 def test_check_decision_reports_every_problem_with_rule_and_line(evaluator):
-    xml = build([("r1", ["-"], ["__import__('os')"]), ("r2", ["-"], ["x.__class__"])],
-                inputs=(("open('f')", None),))
+    xml = build([("r1", ["-"], ["__import__('os')"]), ("r2", ["-"], ["x.__class__"])], inputs=(("open('f')", None),))
     table = load(xml)
     with pytest.raises(DecisionError) as info:
         check_decision(table, check(evaluator))
@@ -274,7 +282,9 @@ def result_of(table, data, evaluate) -> DecisionResult:
     return evaluate_decision(table, data, evaluate)
 
 
-@pytest.mark.parametrize("score, label, rule, number", [(1, "low", "low", 1), (5, "mid", "mid", 2), (10, "high", "high", 3)])
+@pytest.mark.parametrize(
+    ("score", "label", "rule", "number"), [(1, "low", "low", 1), (5, "mid", "mid", 2), (10, "high", "high", 3)]
+)
 def test_unique_single_match(score, label, rule, number, evaluate):
     result = result_of(load(build(BANDS)), {"score": score}, evaluate)
     assert result.outputs == {"label": label}
@@ -284,7 +294,7 @@ def test_unique_single_match(score, label, rule, number, evaluate):
 
 
 def test_unique_double_match_is_an_error_listing_the_rules(evaluate):
-    with pytest.raises(DecisionError, match="rules r1, r2 all matched .*score = 7.* UNIQUE allows only one"):
+    with pytest.raises(DecisionError, match=r"rules r1, r2 all matched .*score = 7.* UNIQUE allows only one"):
         result_of(load(build(OVERLAPPING)), {"score": 7}, evaluate)
 
 
@@ -299,8 +309,11 @@ def test_first_returns_the_first_match_in_rule_order(evaluate):
 
 
 def test_first_with_no_match_is_an_error_naming_the_inputs(evaluate):
-    table = load(build([("only", ['"s47"', "true"], ['"x"'])], inputs=(("threshold", "string"), ("urgent", "boolean")),
-                       hit="FIRST"))
+    table = load(
+        build(
+            [("only", ['"s47"', "true"], ['"x"'])], inputs=(("threshold", "string"), ("urgent", "boolean")), hit="FIRST"
+        )
+    )
     with pytest.raises(DecisionError) as info:
         result_of(table, {"threshold": "s17", "urgent": False}, evaluate)
     assert str(info.value) == (
@@ -318,8 +331,11 @@ def test_any_with_agreeing_rules_returns_the_shared_output(evaluate):
 
 
 def test_any_disagreement_is_an_error(evaluate):
-    with pytest.raises(DecisionError, match=r"rules r1 and r2 both matched but give different values for 'label' "
-                                            r'\("A" and "B"\); hit policy ANY'):
+    with pytest.raises(
+        DecisionError,
+        match=r"rules r1 and r2 both matched but give different values for 'label' "
+        r'\("A" and "B"\); hit policy ANY',
+    ):
         result_of(load(build(OVERLAPPING, hit="ANY")), {"score": 7}, evaluate)
 
 
@@ -335,8 +351,13 @@ def test_any_no_match_is_an_error(evaluate):
 
 
 def test_rule_order_gives_lists_in_rule_order(evaluate):
-    table = load(build([("r1", ["> 0"], ['"A"', "1"]), ("r2", ["> 100"], ['"X"', "9"]), ("r3", ["> 5"], ['"C"', "3"])],
-                       hit="RULE ORDER", outputs=(("label", "string"), ("n", "number"))))
+    table = load(
+        build(
+            [("r1", ["> 0"], ['"A"', "1"]), ("r2", ["> 100"], ['"X"', "9"]), ("r3", ["> 5"], ['"C"', "3"])],
+            hit="RULE ORDER",
+            outputs=(("label", "string"), ("n", "number")),
+        )
+    )
     result = result_of(table, {"score": 7}, evaluate)
     assert result.outputs == {"label": ["A", "C"], "n": [1, 3]}
     assert result.matched_rule_ids == ["r1", "r3"] and result.matched_rule_numbers == [1, 3]
@@ -357,12 +378,20 @@ NUMBERS = [("r1", ["> 0"], ["4"]), ("r2", ["> 5"], ["1.5"]), ("r3", ["> 10"], ["
 
 
 @pytest.mark.parametrize(
-    "aggregation, score, expected",
+    ("aggregation", "score", "expected"),
     [
-        ("SUM", 11, 15.5), ("SUM", 7, 5.5), ("SUM", 0, None),
-        ("MIN", 11, 1.5), ("MIN", 3, 4), ("MIN", 0, None),
-        ("MAX", 11, 10), ("MAX", 7, 4), ("MAX", 0, None),
-        ("COUNT", 11, 3), ("COUNT", 7, 2), ("COUNT", 0, 0),
+        ("SUM", 11, 15.5),
+        ("SUM", 7, 5.5),
+        ("SUM", 0, None),
+        ("MIN", 11, 1.5),
+        ("MIN", 3, 4),
+        ("MIN", 0, None),
+        ("MAX", 11, 10),
+        ("MAX", 7, 4),
+        ("MAX", 0, None),
+        ("COUNT", 11, 3),
+        ("COUNT", 7, 2),
+        ("COUNT", 0, 0),
     ],
 )
 def test_collect_aggregations(aggregation, score, expected, evaluate):
@@ -385,8 +414,9 @@ def test_collect_sum_of_text_is_an_error(evaluate):
 
 
 def test_collect_min_of_mixed_types_is_an_error(evaluate):
-    table = load(build([("r1", ["-"], ['"a"']), ("r2", ["-"], ["1"])], hit="COLLECT", aggregation="MIN",
-                       outputs=(("v", None),)))
+    table = load(
+        build([("r1", ["-"], ['"a"']), ("r2", ["-"], ["1"])], hit="COLLECT", aggregation="MIN", outputs=(("v", None),))
+    )
     with pytest.raises(DecisionError, match="all numbers or all text"):
         result_of(table, {"score": 1}, evaluate)
 
@@ -402,8 +432,9 @@ def test_a_missing_required_input_is_an_error(evaluate):
 
 
 def test_an_input_expression_is_evaluated_over_the_data(evaluate):
-    table = load(build([("many", ["> 1"], ['"many"']), ("few", ["<= 1"], ['"few"'])],
-                       inputs=(("len(items)", "number"),)))
+    table = load(
+        build([("many", ["> 1"], ['"many"']), ("few", ["<= 1"], ['"few"'])], inputs=(("len(items)", "number"),))
+    )
     result = result_of(table, {"items": [1, 2, 3]}, evaluate)
     assert result.outputs == {"label": "many"} and result.inputs == {"len(items)": 3}
 
@@ -416,8 +447,14 @@ def test_an_input_expression_that_fails_names_the_input(evaluate):
 
 
 def test_input_type_and_allowed_values_are_enforced(evaluate):
-    table = load(build([("r", ['"s17"'], ['"x"']), ("other", ["-"], ['"y"'])], hit="FIRST",
-                       inputs=(("threshold", "string"),), input_values={"threshold": '"s17","s47"'}))
+    table = load(
+        build(
+            [("r", ['"s17"'], ['"x"']), ("other", ["-"], ['"y"'])],
+            hit="FIRST",
+            inputs=(("threshold", "string"),),
+            input_values={"threshold": '"s17","s47"'},
+        )
+    )
     assert result_of(table, {"threshold": "s47"}, evaluate).outputs == {"label": "y"}
     with pytest.raises(DecisionError, match='input \'threshold\': "S17" is not one of the allowed values "s17","s47"'):
         result_of(table, {"threshold": "S17"}, evaluate)
@@ -426,15 +463,22 @@ def test_input_type_and_allowed_values_are_enforced(evaluate):
 
 
 def test_a_null_input_is_allowed_and_matches_only_dash_null_and_not(evaluate):
-    table = load(build([("is_a", ['"a"'], ['"A"']), ("not_b", ['not("b")'], ['"not b"'])], hit="FIRST",
-                       inputs=(("x", "string"),)))
+    table = load(
+        build(
+            [("is_a", ['"a"'], ['"A"']), ("not_b", ['not("b")'], ['"not b"'])], hit="FIRST", inputs=(("x", "string"),)
+        )
+    )
     assert result_of(table, {"x": None}, evaluate).matched_rule_ids == ["not_b"]
 
 
 def test_output_expressions_see_the_data_and_feel_constants(evaluate):
-    table = load(build([("r", ["-", "-"], ["urgent or manager_attention", "urgent", "null if urgent else true", ""])],
-                       inputs=(("urgent", "boolean"), ("manager_attention", "boolean")),
-                       outputs=(("mash", "boolean"), ("team", "boolean"), ("mixed", None), ("empty", "string"))))
+    table = load(
+        build(
+            [("r", ["-", "-"], ["urgent or manager_attention", "urgent", "null if urgent else true", ""])],
+            inputs=(("urgent", "boolean"), ("manager_attention", "boolean")),
+            outputs=(("mash", "boolean"), ("team", "boolean"), ("mixed", None), ("empty", "string")),
+        )
+    )
     out = result_of(table, {"urgent": False, "manager_attention": True}, evaluate).outputs
     assert out == {"mash": True, "team": False, "mixed": True, "empty": None}
     out = result_of(table, {"urgent": True, "manager_attention": False}, evaluate).outputs
@@ -450,7 +494,7 @@ def test_a_failing_output_expression_names_rule_and_output(evaluate):
 
 def test_an_output_expression_of_the_wrong_type_is_an_error(evaluate):
     table = load(build([("r", ["-"], ["score"])], outputs=(("flag", "boolean"),)))
-    with pytest.raises(DecisionError, match="rule 'r', output 'flag'.*: 3 is not a boolean"):
+    with pytest.raises(DecisionError, match=r"rule 'r', output 'flag'.*: 3 is not a boolean"):
         result_of(table, {"score": 3}, evaluate)
 
 

@@ -4,12 +4,12 @@ Why both: check() runs at deploy, but evaluate()/execute() must never trust that
 model could be loaded some other way). The "bypass" tests run the interpreter on an
 *unchecked* tree to prove the run-time layer refuses on its own.
 """
+
 from __future__ import annotations
 
-from pathlib import Path
 import ast
-import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +17,7 @@ from app.engine.calendar import MashCalendar
 from app.engine.evaluator import ExpressionError, RestrictedEvaluator, UnsafeExpression, _Run
 from app.engine.functions import build_functions
 
-FUNCS = build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=timezone.utc), MashCalendar())
+FUNCS = build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=UTC), MashCalendar())
 EV = RestrictedEvaluator(FUNCS)
 # For the resource tests: a wall clock that never trips, so every refusal there is by the
 # deterministic budgets (steps charged by work, sizes, lengths, the duration cap), never by speed.

@@ -1,7 +1,8 @@
 """Behaviour of the restricted evaluator on legitimate model expressions and scripts."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -9,57 +10,61 @@ from app.engine.calendar import MashCalendar
 from app.engine.evaluator import ExpressionError, RestrictedEvaluator, UnsafeExpression, referenced_names
 from app.engine.functions import build_functions
 
-NOW = datetime(2026, 11, 20, 16, 30, tzinfo=timezone.utc)  # Friday 16:30 GMT
+NOW = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)  # Friday 16:30 GMT
 FUNCS = build_functions(lambda: NOW, MashCalendar())
 EV = RestrictedEvaluator(FUNCS)
 
 
 # ---------------------------------------------------------------- expressions
 
-@pytest.mark.parametrize("source, data, expected", [
-    ('rag == "RED" and consent in ["refused", "not_sought"]', {"rag": "RED", "consent": "refused"}, True),
-    ('rag == "RED" and consent in ["refused", "not_sought"]', {"rag": "AMBER", "consent": "refused"}, False),
-    ('[c for c in red_criteria if c != "other"]', {"red_criteria": ["a", "other", "b"]}, ["a", "b"]),
-    ("1 < x <= 3", {"x": 3}, True),
-    ("1 < x <= 3", {"x": 4}, False),
-    ("x or 'default'", {"x": ""}, "default"),
-    ("x and y", {"x": 0, "y": 1}, 0),
-    ("not x", {"x": []}, True),
-    ("'a' if x else 'b'", {"x": None}, "b"),
-    ("x is None", {"x": None}, True),
-    ("x is not None", {"x": None}, False),
-    ("'RED' not in xs", {"xs": ["RED"]}, False),
-    ("-x + +y", {"x": 2, "y": 5}, 3),
-    ("7 // 2 + 7 % 2 + 2 ** 3 + 1 / 4", {}, 12.25),
-    ("xs[0] + xs[-1]", {"xs": [1, 2, 3]}, 4),
-    ("xs[1:]", {"xs": [1, 2, 3]}, [2, 3]),
-    ("xs[::-1]", {"xs": [1, 2, 3]}, [3, 2, 1]),
-    ("child['name']['family']", {"child": {"name": {"family": "Smith"}}}, "Smith"),
-    ("{k: v for k, v in d.items() if v}", {"d": {"a": 1, "b": 0}}, {"a": 1}),
-    ("{x % 3 for x in range(10)}", {}, {0, 1, 2}),
-    ("any(x > 2 for x in xs)", {"xs": [1, 2, 3]}, True),
-    ("all([x > 2 for x in xs])", {"xs": [1, 2, 3]}, False),
-    ("[(i, j) for i in range(3) for j in range(i)]", {}, [(1, 0), (2, 0), (2, 1)]),
-    ("[[y * 2 for y in row] for row in rows]", {"rows": [[1], [2, 3]]}, [[2], [4, 6]]),
-    ("len(xs) + sum(xs) + max(xs) + min(xs)", {"xs": [1, 2]}, 8),
-    ("sorted(xs, reverse=True)", {"xs": [1, 3, 2]}, [3, 2, 1]),
-    ("max([], default=0)", {}, 0),
-    ("round(2.567, 2)", {}, 2.57),
-    ("abs(-2) + int('3') + float('1.5') + bool(1)", {}, 7.5),
-    ("str(5) + ' items'", {}, "5 items"),
-    ("list(enumerate(['a', 'b'], 1))", {}, [(1, "a"), (2, "b")]),
-    ("dict(zip(['a', 'b'], [1, 2]))", {}, {"a": 1, "b": 2}),
-    ("tuple(set([1, 1]))", {}, (1,)),
-    ("{'a': 1, 'b': [1, 2]}", {}, {"a": 1, "b": [1, 2]}),
-    ("' Smith '.strip().lower()", {}, "smith"),
-    ("s.upper().startswith('AB') and s.endswith('c')", {"s": "abc"}, True),
-    ("s.split(',')", {"s": "a,b"}, ["a", "b"]),
-    ("s.replace('a', 'b')", {"s": "aa"}, "bb"),
-    ("d.get('missing', 'x')", {"d": {}}, "x"),
-    ("d.keys()", {"d": {"a": 1}}, ["a"]),
-    ("d.values()", {"d": {"a": 1}}, [1]),
-    ("xs.count(1) + xs.index(2)", {"xs": [1, 1, 2]}, 4),
-])
+
+@pytest.mark.parametrize(
+    ("source", "data", "expected"),
+    [
+        ('rag == "RED" and consent in ["refused", "not_sought"]', {"rag": "RED", "consent": "refused"}, True),
+        ('rag == "RED" and consent in ["refused", "not_sought"]', {"rag": "AMBER", "consent": "refused"}, False),
+        ('[c for c in red_criteria if c != "other"]', {"red_criteria": ["a", "other", "b"]}, ["a", "b"]),
+        ("1 < x <= 3", {"x": 3}, True),
+        ("1 < x <= 3", {"x": 4}, False),
+        ("x or 'default'", {"x": ""}, "default"),
+        ("x and y", {"x": 0, "y": 1}, 0),
+        ("not x", {"x": []}, True),
+        ("'a' if x else 'b'", {"x": None}, "b"),
+        ("x is None", {"x": None}, True),
+        ("x is not None", {"x": None}, False),
+        ("'RED' not in xs", {"xs": ["RED"]}, False),
+        ("-x + +y", {"x": 2, "y": 5}, 3),
+        ("7 // 2 + 7 % 2 + 2 ** 3 + 1 / 4", {}, 12.25),
+        ("xs[0] + xs[-1]", {"xs": [1, 2, 3]}, 4),
+        ("xs[1:]", {"xs": [1, 2, 3]}, [2, 3]),
+        ("xs[::-1]", {"xs": [1, 2, 3]}, [3, 2, 1]),
+        ("child['name']['family']", {"child": {"name": {"family": "Smith"}}}, "Smith"),
+        ("{k: v for k, v in d.items() if v}", {"d": {"a": 1, "b": 0}}, {"a": 1}),
+        ("{x % 3 for x in range(10)}", {}, {0, 1, 2}),
+        ("any(x > 2 for x in xs)", {"xs": [1, 2, 3]}, True),
+        ("all([x > 2 for x in xs])", {"xs": [1, 2, 3]}, False),
+        ("[(i, j) for i in range(3) for j in range(i)]", {}, [(1, 0), (2, 0), (2, 1)]),
+        ("[[y * 2 for y in row] for row in rows]", {"rows": [[1], [2, 3]]}, [[2], [4, 6]]),
+        ("len(xs) + sum(xs) + max(xs) + min(xs)", {"xs": [1, 2]}, 8),
+        ("sorted(xs, reverse=True)", {"xs": [1, 3, 2]}, [3, 2, 1]),
+        ("max([], default=0)", {}, 0),
+        ("round(2.567, 2)", {}, 2.57),
+        ("abs(-2) + int('3') + float('1.5') + bool(1)", {}, 7.5),
+        ("str(5) + ' items'", {}, "5 items"),
+        ("list(enumerate(['a', 'b'], 1))", {}, [(1, "a"), (2, "b")]),
+        ("dict(zip(['a', 'b'], [1, 2]))", {}, {"a": 1, "b": 2}),
+        ("tuple(set([1, 1]))", {}, (1,)),
+        ("{'a': 1, 'b': [1, 2]}", {}, {"a": 1, "b": [1, 2]}),
+        ("' Smith '.strip().lower()", {}, "smith"),
+        ("s.upper().startswith('AB') and s.endswith('c')", {"s": "abc"}, True),
+        ("s.split(',')", {"s": "a,b"}, ["a", "b"]),
+        ("s.replace('a', 'b')", {"s": "aa"}, "bb"),
+        ("d.get('missing', 'x')", {"d": {}}, "x"),
+        ("d.keys()", {"d": {"a": 1}}, ["a"]),
+        ("d.values()", {"d": {"a": 1}}, [1]),
+        ("xs.count(1) + xs.index(2)", {"xs": [1, 1, 2]}, 4),
+    ],
+)
 def test_expressions(source, data, expected):
     assert EV.evaluate(source, data) == expected
 
@@ -104,11 +109,14 @@ def test_method_on_wrong_type_is_refused_at_run_time():
         EV.evaluate("x.get('a')", {"x": []})
 
 
-@pytest.mark.parametrize("source, line", [
-    ("1/0", 1),
-    ("\n\n  x == 1", 3),
-    ("(a and\n b.missing_key)", 2),
-])
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("1/0", 1),
+        ("\n\n  x == 1", 3),
+        ("(a and\n b.missing_key)", 2),
+    ],
+)
 def test_errors_carry_line_numbers(source, line):
     with pytest.raises(ExpressionError) as err:
         EV.evaluate(source, {"a": True, "b": {}})
@@ -116,8 +124,12 @@ def test_errors_carry_line_numbers(source, line):
 
 
 def test_python_errors_become_expression_errors():
-    for source, message in [("d['k']", "key 'k' not found"), ("xs[5]", "index out of range"),
-                            ("1 + 'a'", "TypeError"), ("int('x')", "ValueError")]:
+    for source, message in [
+        ("d['k']", "key 'k' not found"),
+        ("xs[5]", "index out of range"),
+        ("1 + 'a'", "TypeError"),
+        ("int('x')", "ValueError"),
+    ]:
         with pytest.raises(ExpressionError, match=message):
             EV.evaluate(source, {"d": {}, "xs": []})
 
@@ -212,12 +224,15 @@ def test_parse_cache_is_used():
 
 # ---------------------------------------------------------------- model functions
 
+
 def test_now_and_deadline_functions():
     data = {"outcome_due_in": "PT1H", "outcome_calendar": "working"}
     assert EV.evaluate("now()", {}) == "2026-11-20T16:30:00+00:00"
     # Friday 16:30 + 1 working hour = Monday 09:30
-    assert EV.evaluate("deadline(next_opening(now()), outcome_due_in, outcome_calendar)", data) \
+    assert (
+        EV.evaluate("deadline(next_opening(now()), outcome_due_in, outcome_calendar)", data)
         == "2026-11-23T09:30:00+00:00"
+    )
     assert EV.evaluate("deadline(now(), None, 'working')", {}) is None
     assert EV.evaluate("deadline(now(), 'PT4H', calendar='elapsed')", {}) == "2026-11-20T20:30:00+00:00"
     assert EV.evaluate("add_elapsed('2026-11-20T10:00:00Z', 'P1D')", {}) == "2026-11-21T10:00:00+00:00"
@@ -248,18 +263,49 @@ def test_naive_instant_is_a_clear_error():
 
 def test_function_table_is_exactly_the_documented_one():
     assert set(FUNCS) == {
-        "len", "min", "max", "sum", "any", "all", "sorted", "abs", "round", "int", "float", "str",
-        "bool", "list", "dict", "set", "tuple", "range", "enumerate", "zip", "now", "add_elapsed",
-        "add_working", "deadline", "next_opening", "earliest", "days_between",
-        "mash_open", "next_closing", "closed_from", "latest",  # out of hours (spec §11.3)
+        "len",
+        "min",
+        "max",
+        "sum",
+        "any",
+        "all",
+        "sorted",
+        "abs",
+        "round",
+        "int",
+        "float",
+        "str",
+        "bool",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+        "range",
+        "enumerate",
+        "zip",
+        "now",
+        "add_elapsed",
+        "add_working",
+        "deadline",
+        "next_opening",
+        "earliest",
+        "days_between",
+        "mash_open",
+        "next_closing",
+        "closed_from",
+        "latest",  # out of hours (spec §11.3)
     }
 
 
 # ---------------------------------------------------------------- linting helper
 
+
 def test_referenced_names():
-    assert referenced_names('[c for c in red_criteria if c != other] + len(xs)', "eval") \
-        == {"red_criteria", "other", "xs"}
+    assert referenced_names("[c for c in red_criteria if c != other] + len(xs)", "eval") == {
+        "red_criteria",
+        "other",
+        "xs",
+    }
     assert referenced_names("y = x\nd[k] = y", "exec") == {"x", "y", "d", "k"}
 
 

@@ -5,28 +5,35 @@ walks, days a calendar function walks, a duration cap, a length limit): the eval
 wall-clock backstop so large that it can never be what trips, so no assertion depends on how fast
 the machine is. The backstop itself is tested with a deadline already in the past.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from app.engine.calendar import MashCalendar, parse_duration
-from app.engine.evaluator import (BudgetExceeded, ExpressionError, RestrictedEvaluator, UnsafeExpression,
-                                  ValidationBudgetExceeded, validation_budget)
+from app.engine.evaluator import (
+    BudgetExceeded,
+    ExpressionError,
+    RestrictedEvaluator,
+    UnsafeExpression,
+    ValidationBudgetExceeded,
+    validation_budget,
+)
 from app.engine.feel import FeelSyntaxError, compile_unary_tests, parse_literal
 from app.engine.functions import DAY_COST, build_functions
 from app.engine.lint import _read_names
 from app.engine.loader import check_model_set
 from app.engine.runtime import FeelDecisionEngine
-from app.services.deployments import read_model_dir
-from app.services.model_checks import HOST_START_DATA
-from app.services.roles import ROLES
+from app.services.core.roles import ROLES
+from app.services.modelling.deployments import read_model_dir
+from app.services.modelling.model_checks import HOST_START_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
 FUNCS = build_functions(lambda: NOW, MashCalendar())
 NO_CLOCK = 1e9  # a wall-clock budget that never trips: only the deterministic budgets can refuse
 EV = RestrictedEvaluator(FUNCS, max_seconds=NO_CLOCK)
@@ -41,12 +48,14 @@ def steps_of(source: str, names: dict | None = None) -> int:
     """The steps an expression is charged (run inside a validation budget, which counts them)."""
     with validation_budget(steps=10**9, seconds=NO_CLOCK):
         from app.engine import evaluator
+
         budget = evaluator._BUDGET.get()
         EV.evaluate(source, dict(names or {}))
         return budget.spent
 
 
 # --------------------------------------------------------------------------- the issue's examples
+
 
 def test_the_issue_expression_is_refused_by_the_duration_cap():
     with pytest.raises(ExpressionError, match="durations over 1 year are refused"):
@@ -60,19 +69,22 @@ def test_long_working_durations_in_a_loop_are_refused_by_cost():
     assert EV.evaluate('add_working(now(), "PT1500H")', {}) > "2027"
 
 
-@pytest.mark.parametrize("source", [
-    "([1]*100000).count(1)",
-    "[b.count(1) for i in range(1000)]",
-    "[i in b for i in b]",
-    "len(sorted(b + b))",
-    "sum(b) + sum(b) + sum(b) + sum(b) + sum(b)",
-    "[set(b) for i in range(20)]",
-    "[str(b) for i in range(50)]",
-    "[b[1:] and 1 for i in range(50)]",
-    "[b == c for i in range(50)]",
-    "[((10**64)**64) // 7 for i in range(50000)]",
-    "[x for x in range(3000) for y in range(3000)]",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "([1]*100000).count(1)",
+        "[b.count(1) for i in range(1000)]",
+        "[i in b for i in b]",
+        "len(sorted(b + b))",
+        "sum(b) + sum(b) + sum(b) + sum(b) + sum(b)",
+        "[set(b) for i in range(20)]",
+        "[str(b) for i in range(50)]",
+        "[b[1:] and 1 for i in range(50)]",
+        "[b == c for i in range(50)]",
+        "[((10**64)**64) // 7 for i in range(50000)]",
+        "[x for x in range(3000) for y in range(3000)]",
+    ],
+)
 def test_builtins_are_charged_by_the_size_of_their_inputs(source):
     names = {"b": list(range(50000)), "c": list(range(50000))}
     with pytest.raises(BudgetExceeded, match="step limit"):
@@ -109,11 +121,20 @@ def test_calendar_functions_charge_the_days_they_walk():
 
 def test_ordinary_model_expressions_stay_cheap():
     """The repository's own kinds of expression cost a few steps, far below the budget."""
-    data = {"received_at": "2026-11-24T09:30:00+00:00", "outcome_due_in": "PT4H", "child": {"first_name": "Jo"},
-            "red_criteria": ["a", "b"], "adults": [{"name": f"A{i}"} for i in range(20)]}
-    for source in ['deadline(received_at, outcome_due_in, "working")', 'child.get("first_name")',
-                   "len(red_criteria) > 0", '[a["name"] for a in adults if a["name"] != "A3"]',
-                   'add_working(received_at, "P10D")']:
+    data = {
+        "received_at": "2026-11-24T09:30:00+00:00",
+        "outcome_due_in": "PT4H",
+        "child": {"first_name": "Jo"},
+        "red_criteria": ["a", "b"],
+        "adults": [{"name": f"A{i}"} for i in range(20)],
+    }
+    for source in [
+        'deadline(received_at, outcome_due_in, "working")',
+        'child.get("first_name")',
+        "len(red_criteria) > 0",
+        '[a["name"] for a in adults if a["name"] != "A3"]',
+        'add_working(received_at, "P10D")',
+    ]:
         assert steps_of(source, data) < 2000, source
     script = "out = []\nfor a in adults:\n    out.append({'n': a['name'], 'ok': len(adults) > 1})"
     EV.execute(script, dict(data))
@@ -121,8 +142,11 @@ def test_ordinary_model_expressions_stay_cheap():
 
 # --------------------------------------------------------------------------- durations
 
-@pytest.mark.parametrize("text", ["P367D", "P53W", "PT8785H", "PT600000M", "P366DT1S", "PT87000H",
-                                  "P" + "9" * 5000 + "D", "PT" + "9" * 400 + "H"])
+
+@pytest.mark.parametrize(
+    "text",
+    ["P367D", "P53W", "PT8785H", "PT600000M", "P366DT1S", "PT87000H", "P" + "9" * 5000 + "D", "PT" + "9" * 400 + "H"],
+)
 def test_durations_over_a_year_are_refused(text):
     with pytest.raises(ValueError, match="durations over 1 year are refused"):
         parse_duration(text)
@@ -144,6 +168,7 @@ def test_working_durations_reaching_beyond_a_year_are_refused():
 
 
 # --------------------------------------------------------------------------- lengths
+
 
 def test_a_30000_term_expression_is_refused_as_too_long_not_a_crash():
     source = "+".join(["1"] * 30000)
@@ -179,6 +204,7 @@ def test_a_5000_digit_number_is_refused_as_too_long():
 
 # --------------------------------------------------------------------------- backstops
 
+
 def test_the_wall_clock_backstop_refuses_a_run_past_its_deadline():
     late = RestrictedEvaluator(FUNCS, max_seconds=-1)  # the deadline has passed before it starts
     assert late.evaluate("1 + 1", {}) == 2  # a tiny expression never reaches a clock check
@@ -198,16 +224,22 @@ def test_a_validation_shares_one_budget_across_evaluations():
 
 
 def test_a_validation_time_budget_refuses_once_spent():
-    with validation_budget(seconds=-1):
-        with pytest.raises(ValidationBudgetExceeded, match="time budget"):
-            EV.evaluate("[i for i in range(5000)]", {})
+    with validation_budget(seconds=-1), pytest.raises(ValidationBudgetExceeded, match="time budget"):
+        EV.evaluate("[i for i in range(5000)]", {})
 
 
 # --------------------------------------------------------------------------- through the deploy checks
 
+
 def check(files) -> list:
-    _, problems = check_model_set(files, check_expression=EV.check, engine_factory=FeelDecisionEngine,
-                                  evaluate=EV.evaluate, known_roles=ROLES, start_data=HOST_START_DATA)
+    _, problems = check_model_set(
+        files,
+        check_expression=EV.check,
+        engine_factory=FeelDecisionEngine,
+        evaluate=EV.evaluate,
+        known_roles=ROLES,
+        start_data=HOST_START_DATA,
+    )
     return [p for p in problems if p.severity == "error"]
 
 
@@ -215,14 +247,16 @@ def with_input_expression(expression: str) -> dict:
     files = dict(REAL)
     text = expression.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     files["dmn/contact_routing.dmn"] = REAL["dmn/contact_routing.dmn"].replace(
-        b"<text>request_type</text>", f"<text>{text}</text>".encode(), 1)
+        b"<text>request_type</text>", f"<text>{text}</text>".encode(), 1
+    )
     return files
 
 
 def test_the_issue_model_is_refused_with_one_clear_problem_per_cause():
     found = check(with_input_expression(ISSUE_EXPRESSION))
-    assert found and all(p.file == "dmn/contact_routing.tests.json" and p.element_id == "contact_routing"
-                         for p in found)
+    assert found and all(
+        p.file == "dmn/contact_routing.tests.json" and p.element_id == "contact_routing" for p in found
+    )
     assert "durations over 1 year are refused" in found[0].message
     assert len(found) == 2 and "more example(s) could not decide for the same reason" in found[1].message
 
@@ -233,13 +267,13 @@ def test_a_costly_model_is_refused_by_its_budget():
 
 
 def test_a_model_set_over_the_validation_budget_stops_its_tests_with_a_problem(monkeypatch):
-    from app.engine import loader
-    from app.engine import evaluator
+    from app.engine import evaluator, loader
 
     real = evaluator.validation_budget
     monkeypatch.setattr(evaluator, "validation_budget", lambda: real(steps=150_000, seconds=NO_CLOCK))
-    found = check(with_input_expression(
-        "request_type if len([i for i in range(20000)]) >= 0 else request_type"))  # ~60k steps each, valid
+    found = check(
+        with_input_expression("request_type if len([i for i in range(20000)]) >= 0 else request_type")
+    )  # ~60k steps each, valid
     assert any("ran out of their budget" in p.message for p in found)
     assert any("were not run" in p.message for p in found)
     assert loader  # the loader reads the budget through the evaluator module
@@ -250,7 +284,8 @@ def test_too_long_expressions_and_numbers_in_models_are_problems_not_crashes():
     assert found and any("too long" in p.message for p in found)
     files = dict(REAL)
     files["dmn/contact_routing.dmn"] = REAL["dmn/contact_routing.dmn"].replace(
-        b'<text>"advice"</text>', ('<text>' + "9" * 5000 + '</text>').encode(), 1)
+        b'<text>"advice"</text>', ("<text>" + "9" * 5000 + "</text>").encode(), 1
+    )
     assert files["dmn/contact_routing.dmn"] != REAL["dmn/contact_routing.dmn"]
     found = check(files)
     assert found and any("number too long" in p.message for p in found)

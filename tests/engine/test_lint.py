@@ -1,9 +1,10 @@
 """Model checks beyond SpiffWorkflow's: the bpmnlint rules, decision inputs, DMN table tests, and
 every refused model collected with its file, element, line and plain message."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,13 @@ from app.engine.lint import lint_bpmn
 from app.engine.loader import check_model_set
 from app.engine.runtime import FeelDecisionEngine
 from app.engine.xml import parse_model_xml
-from app.services.deployments import read_model_dir
-from app.services.model_checks import HOST_START_DATA
-from app.services.roles import ROLES
+from app.services.core.roles import ROLES
+from app.services.modelling.deployments import read_model_dir
+from app.services.modelling.model_checks import HOST_START_DATA
 from tests.engine.test_escape_corpus import STATIC_EXPRESSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-EV = RestrictedEvaluator(build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=timezone.utc), MashCalendar()))
+EV = RestrictedEvaluator(build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=UTC), MashCalendar()))
 REAL = read_model_dir(ROOT)
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -39,8 +40,14 @@ def bpmn(body: str) -> bytes:
 
 
 def check(files) -> list:
-    _, problems = check_model_set(files, check_expression=EV.check, engine_factory=FeelDecisionEngine,
-                                  evaluate=EV.evaluate, known_roles=ROLES, start_data=HOST_START_DATA)
+    _, problems = check_model_set(
+        files,
+        check_expression=EV.check,
+        engine_factory=FeelDecisionEngine,
+        evaluate=EV.evaluate,
+        known_roles=ROLES,
+        start_data=HOST_START_DATA,
+    )
     return problems
 
 
@@ -91,18 +98,24 @@ def test_no_disconnected():
 
 
 def test_no_implicit_split_and_conditional_flows():
-    body = GOOD.replace('<bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>',
-                        '<bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:task>') + \
-        '<bpmn:endEvent id="e2" name="Other end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>' \
+    body = (
+        GOOD.replace(
+            "<bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>",
+            "<bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:task>",
+        )
+        + '<bpmn:endEvent id="e2" name="Other end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>'
         '<bpmn:sequenceFlow id="f3" sourceRef="t" targetRef="e2"/>'
+    )
     assert lint(body)["no-implicit-split"][0].element_id == "t"
     gateway = """
     <bpmn:startEvent id="s" name="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:exclusiveGateway id="g" name="Which way?" default="f2"><bpmn:incoming>f1</bpmn:incoming></bpmn:exclusiveGateway>
+    <bpmn:exclusiveGateway id="g" name="Which way?" default="f2"><bpmn:incoming>f1</bpmn:incoming>
+      </bpmn:exclusiveGateway>
     <bpmn:endEvent id="e1" name="A"/><bpmn:endEvent id="e2" name="B"/><bpmn:endEvent id="e3" name="C"/>
     <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
     <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="e1"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e2"><bpmn:conditionExpression>x == 1</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e2"><bpmn:conditionExpression>x == 1</bpmn:conditionExpression>
+      </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="f4" sourceRef="g" targetRef="e3"/>
 """
     (problem,) = lint(gateway)["conditional-flows"]
@@ -119,15 +132,17 @@ def test_fake_join_is_a_warning_and_duplicate_flows_an_error():
 def test_a_called_decision_must_exist_and_its_inputs_be_provided():
     files = dict(REAL)
     files["processes/front_door.bpmn"] = REAL["processes/front_door.bpmn"].replace(
-        b"<spiffworkflow:calledDecisionId>rag_timescales<", b"<spiffworkflow:calledDecisionId>rag_timescale<", 1)
-    problems = [p for p in errors(files) if p.rule == "decision"]
-    assert problems and "the decision 'rag_timescale' does not exist" in problems[0].message
+        b"<spiffworkflow:calledDecisionId>rag_timescales<", b"<spiffworkflow:calledDecisionId>rag_timescale<", 1
+    )
+    problems = [p for p in errors(files) if p.rule == "missing-decision"]
+    assert len(problems) == 1 and "the decision 'rag_timescale' does not exist" in problems[0].message
     assert problems[0].file == "processes/front_door.bpmn" and problems[0].element_id
 
     files = dict(REAL)
-    files["dmn/rag_timescales.dmn"] = REAL["dmn/rag_timescales.dmn"].replace(b"<text>rag</text>",
-                                                                               b"<text>rag_level</text>")
-    problems = [p for p in errors(files) if p.rule == "decision"]
+    files["dmn/rag_timescales.dmn"] = REAL["dmn/rag_timescales.dmn"].replace(
+        b"<text>rag</text>", b"<text>rag_level</text>"
+    )
+    problems = [p for p in errors(files) if p.rule == "decision-input-not-provided"]
     assert problems and "reads rag_level, but nothing before it provides that" in problems[0].message
 
 
@@ -145,12 +160,14 @@ def test_dmn_table_tests_run_and_report_the_failing_example():
 def test_escape_corpus_expressions_are_refused_in_a_gateway_condition(expression):
     body = f"""
     <bpmn:startEvent id="s" name="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:exclusiveGateway id="g" name="Which way?" default="f2"><bpmn:incoming>f1</bpmn:incoming></bpmn:exclusiveGateway>
+    <bpmn:exclusiveGateway id="g" name="Which way?" default="f2"><bpmn:incoming>f1</bpmn:incoming>
+      </bpmn:exclusiveGateway>
     <bpmn:endEvent id="e1" name="A"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="e2" name="B"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
     <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="e1"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e2"><bpmn:conditionExpression><![CDATA[{expression}]]></bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e2">
+      <bpmn:conditionExpression><![CDATA[{expression}]]></bpmn:conditionExpression></bpmn:sequenceFlow>
 """
     (problem,) = errors({"processes/p.bpmn": bpmn(body)})
     assert problem.file == "processes/p.bpmn" and problem.element_id == "g"
@@ -158,20 +175,29 @@ def test_escape_corpus_expressions_are_refused_in_a_gateway_condition(expression
 
 
 def test_every_problem_is_reported_at_once():
-    body = GOOD.replace('<bpmn:task id="t" name="Do">', '<bpmn:userTask id="t" name="Do"><bpmn:extensionElements>'
-                        '<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
-                        'value="nope.schema.json"/></spiffworkflow:properties></bpmn:extensionElements>') \
-        .replace("</bpmn:task>", "</bpmn:userTask>")
+    body = GOOD.replace(
+        '<bpmn:task id="t" name="Do">',
+        '<bpmn:userTask id="t" name="Do"><bpmn:extensionElements>'
+        '<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
+        'value="nope.schema.json"/></spiffworkflow:properties></bpmn:extensionElements>',
+    ).replace("</bpmn:task>", "</bpmn:userTask>")
     found = errors({"processes/p.bpmn": bpmn(body)})
     assert len(found) == 2 and all(p.element_id == "t" and p.element_name == "Do" for p in found)
-    assert {p.rule for p in found} == {"form", "lane"}
+    assert {p.rule for p in found} == {"missing-form", "no-lane"}
     assert any("forms/nope.schema.json" in p.message for p in found)
     assert any("in no lane" in p.message for p in found)
 
 
 def test_xsd_errors_point_at_the_element_on_their_line():
-    body = GOOD.replace('<bpmn:task id="t" name="Do"><bpmn:incoming>f1</bpmn:incoming>',
-                        '<bpmn:task id="t" name="Do"><bpmn:incoming>f1</bpmn:incoming><bpmn:documentation>late</bpmn:documentation>')
+    body = GOOD.replace(
+        '<bpmn:task id="t" name="Do"><bpmn:incoming>f1</bpmn:incoming>',
+        '<bpmn:task id="t" name="Do"><bpmn:incoming>f1</bpmn:incoming><bpmn:documentation>late</bpmn:documentation>',
+    )
     (problem,) = errors({"processes/p.bpmn": bpmn(body)})
-    assert problem.rule == "xsd" and problem.line == 7 and problem.element_id == "t" and problem.element_name == "Do"
+    assert (
+        problem.rule == "bpmn-schema"
+        and problem.line == 7
+        and problem.element_id == "t"
+        and problem.element_name == "Do"
+    )
     assert "not valid BPMN" in problem.message

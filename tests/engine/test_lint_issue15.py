@@ -1,26 +1,30 @@
 """Issue 15: our own models have no lint errors (including bpmnlint's no-gateway-join-fork), and the
 fake-join warnings every draft inherits are explained once instead of once per element."""
+
 from __future__ import annotations
 
 from app.engine.errors import Problem
 from app.engine.lint import explain_fake_joins
-from app.services import model_checks
+from app.services.modelling import model_checks
 from tests.engine.test_lint import GOOD, REAL, check, lint
 
 
 def test_a_gateway_that_joins_and_forks_is_an_error():
     body = """
     <bpmn:startEvent id="s" name="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:exclusiveGateway id="split" name="Which?" default="f2"><bpmn:incoming>f1</bpmn:incoming></bpmn:exclusiveGateway>
+    <bpmn:exclusiveGateway id="split" name="Which?" default="f2"><bpmn:incoming>f1</bpmn:incoming>
+      </bpmn:exclusiveGateway>
     <bpmn:task id="a" name="A"/>
     <bpmn:exclusiveGateway id="g" name="Again?" default="f5"/>
     <bpmn:endEvent id="e" name="End"/><bpmn:endEvent id="e2" name="End 2"/>
     <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split"/>
     <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="g"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="a"><bpmn:conditionExpression>x</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="a"><bpmn:conditionExpression>x</bpmn:conditionExpression>
+      </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="f4" sourceRef="a" targetRef="g"/>
     <bpmn:sequenceFlow id="f5" sourceRef="g" targetRef="e"/>
-    <bpmn:sequenceFlow id="f6" sourceRef="g" targetRef="e2"><bpmn:conditionExpression>y</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f6" sourceRef="g" targetRef="e2"><bpmn:conditionExpression>y</bpmn:conditionExpression>
+      </bpmn:sequenceFlow>
 """
     (problem,) = lint(body)["no-gateway-join-fork"]
     assert problem.element_id == "g" and problem.severity == "error"
@@ -34,9 +38,28 @@ def test_our_models_have_no_lint_errors_and_no_join_fork_gateway():
 
 
 def test_fake_join_warnings_are_explained_once():
-    found = [Problem("processes/a.bpmn", "x", "Do X", 3, "several flows come in", "warning", "fake-join"),
-             Problem("processes/a.bpmn", "t", None, 4, "broken", "error", "expression"),
-             Problem("processes/b.bpmn", "y", None, 9, "several flows come in", "warning", "fake-join")]
+    found = [
+        Problem(
+            rule="fake-join",
+            severity="warning",
+            file="processes/a.bpmn",
+            element="x",
+            line=3,
+            message="several flows come in",
+            element_name="Do X",
+        ),
+        Problem(
+            rule="invalid-expression", severity="error", file="processes/a.bpmn", element="t", line=4, message="broken"
+        ),
+        Problem(
+            rule="fake-join",
+            severity="warning",
+            file="processes/b.bpmn",
+            element="y",
+            line=9,
+            message="several flows come in",
+        ),
+    ]
     out = explain_fake_joins(found)
     joins = [p for p in out if p.rule == "fake-join"]
     assert len(out) == 2 and len(joins) == 1

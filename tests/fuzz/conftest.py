@@ -1,5 +1,6 @@
 """The bounded schemathesis run (issue 13): only with MASH_FUZZ=1 (tools/ci/schemathesis.sh), never in
 the ordinary `make test` run."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,11 @@ import pytest
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "fuzz: property-based API fuzzing against the OpenAPI document "
-                            "(run by tools/ci/schemathesis.sh with MASH_FUZZ=1)")
+    config.addinivalue_line(
+        "markers",
+        "fuzz: property-based API fuzzing against the OpenAPI document "
+        "(run by tools/ci/schemathesis.sh with MASH_FUZZ=1)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,6 +10,7 @@ model set per request, get a fifth of that. About two minutes on two cores.
 
 Run by tools/ci/schemathesis.sh (from .ci/run); skipped in the ordinary test run.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from app.cli import DEMO_PASSWORD, DEMO_USERS
-from app.services import users
+from app.services.people import users
 
 pytestmark = pytest.mark.fuzz
 
@@ -36,19 +37,35 @@ HEAVY = "^/api/v1/deployments(/validate)?$"
 # Signing out would revoke the token the run uses; it has no body or parameters to fuzz.
 SKIPPED = "^/api/v1/auth/logout$"
 # Who calls what: the demo user whose role the operation is for (others get a quick 403).
-CALLERS = (("/api/v1/deployments", "service_manager"), ("/api/v1/break-glass", "service_manager"),
-           ("/timeline", "auditor"), ("/export", "auditor"))
+CALLERS = (
+    ("/api/v1/deployments", "service_manager"),
+    ("/api/v1/break-glass", "service_manager"),
+    ("/timeline", "auditor"),
+    ("/export", "auditor"),
+)
 SEED_CONTACT = {
-    "received_at": "2026-11-24T09:30:00+00:00", "channel": "phone",
-    "referrer": {"name": "Ann Teacher", "agency": "education", "role": "DSL", "phone": "01604 000000",
-                 "relationship": "teacher", "anonymous": False},
-    "child": {"first_name": "Jamie", "last_name": "Doe", "date_of_birth": "2016-04-01", "gender": "male",
-              "address": "1 High Street"},
+    "received_at": "2026-11-24T09:30:00+00:00",
+    "channel": "phone",
+    "referrer": {
+        "name": "Ann Teacher",
+        "agency": "education",
+        "role": "DSL",
+        "phone": "01604 000000",
+        "relationship": "teacher",
+        "anonymous": False,
+    },
+    "child": {
+        "first_name": "Jamie",
+        "last_name": "Doe",
+        "date_of_birth": "2016-04-01",
+        "gender": "male",
+        "address": "1 High Street",
+    },
     "summary": "Bruise on the arm, unexplained.",
 }
 
 
-@pytest.fixture()
+@pytest.fixture
 def tokens(ctx):
     """Demo users (as `mash demo` makes them), a token each, and one case so that id 1 exists."""
     client = ctx.test_client()
@@ -73,8 +90,14 @@ def _fuzz(operation, mode: GenerationMode, examples: int, token: str) -> tuple[i
     ran = 0
     failures: list[str] = []
 
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None, print_blob=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         nonlocal ran
@@ -86,8 +109,9 @@ def _fuzz(operation, mode: GenerationMode, examples: int, token: str) -> tuple[i
     except Unsatisfiable:  # nothing invalid to generate (no parameters, no body)
         pass
     except (Exception, BaseExceptionGroup) as err:  # a failed check (FailureGroup) or an error calling the app
-        failures.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {type(err).__name__}: "
-                        f"{str(err)[:2000]}")
+        failures.append(
+            f"{operation.method.upper()} {operation.path} ({mode.value}): {type(err).__name__}: {str(err)[:2000]}"
+        )
     return ran, failures
 
 
@@ -105,15 +129,16 @@ def test_no_server_errors_and_documented_bodies(ctx, tokens):
         token = tokens[_caller(operation.path)]
         total = 0
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            ran, failed = _fuzz(operation, mode, examples // 2 if mode is GenerationMode.NEGATIVE else examples,
-                                token)
+            ran, failed = _fuzz(operation, mode, examples // 2 if mode is GenerationMode.NEGATIVE else examples, token)
             total += ran
             failures.extend(failed)
         figures.append((label, total))
     elapsed = time.monotonic() - started
-    print(f"\nschemathesis {schemathesis.__version__ if hasattr(schemathesis, '__version__') else ''}: "
-          f"{len(figures)} operations, {sum(n for _, n in figures)} requests, {len(failures)} failures, "
-          f"{elapsed:.0f} s (seed: derandomized; checks: not_a_server_error, response_schema_conformance)")
+    print(
+        f"\nschemathesis {schemathesis.__version__ if hasattr(schemathesis, '__version__') else ''}: "
+        f"{len(figures)} operations, {sum(n for _, n in figures)} requests, {len(failures)} failures, "
+        f"{elapsed:.0f} s (seed: derandomized; checks: not_a_server_error, response_schema_conformance)"
+    )
     for label, n in figures:
         print(f"  {n:5d}  {label}")
     assert not failures, "\n\n".join(failures)

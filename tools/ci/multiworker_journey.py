@@ -13,8 +13,9 @@ Runs from the repository checkout with the repository's venv:
 
 It creates a scratch database (mash_ci_multiworker_<pid>) and always drops it, and always stops
 the servers it started. Exit status 0 when every case reached its outcome, 1 otherwise.
-The form data is the same as tests/api/test_stage1_routes.py and tests/api/test_stage2.py submit.
+The form data is the same as tests/api/cases/test_stage1_routes.py and tests/api/partners/test_stage2.py submit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -38,43 +40,79 @@ DEMO_PASSWORD = "demo-password"
 WORKERS = 2
 STEP_WAIT_SECONDS = 5  # a task must be ready this soon after the step before it
 
-# -- form data (as tests/api/flow.py, test_stage1_routes.py and test_stage2.py submit it) --------------
-RECORD = {"appendix_a_q1": "Unexplained bruising seen by the teacher.", "consent": "obtained",
-          "consent_given_by": "Mother", "safety_scale": 5, "request_type": "service_request",
-          "information_only": False, "red_criteria": [], "manager_attention_criteria": []}
+# -- form data (as tests/support/flow.py, test_stage1_routes.py and test_stage2.py submit it) --------------
+RECORD = {
+    "appendix_a_q1": "Unexplained bruising seen by the teacher.",
+    "consent": "obtained",
+    "consent_given_by": "Mother",
+    "safety_scale": 5,
+    "request_type": "service_request",
+    "information_only": False,
+    "red_criteria": [],
+    "manager_attention_criteria": [],
+}
 HISTORY = {"confirmed_matches": [], "case_system_checks": [], "synopsis": "No previous involvement found."}
-TRIAGE = {"closed_within_12_weeks_same_concerns": False, "risk_may_become_significant_harm": False,
-          "meets_disability_criteria": False, "analysis": "Analysis of the concerns.", "transfer_to_social_care": False}
+TRIAGE = {
+    "closed_within_12_weeks_same_concerns": False,
+    "risk_may_become_significant_harm": False,
+    "meets_disability_criteria": False,
+    "analysis": "Analysis of the concerns.",
+    "transfer_to_social_care": False,
+}
 AGREE = {"manager_decision": "agree", "family_notification": "send"}
 
 
 def now() -> str:
     """Times people record (phoned, sent, acknowledged): now, so after the contact was received."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-ACK = ("business_support", "send_acknowledgement",
-       lambda _task: {"acknowledged_at": now(), "acknowledgement_method": "phone"})
-REFERRER_LETTER = ("business_support", "send_referrer_letter",
-                   lambda _task: {"sent_at": now(), "letter_method": "email"})
-FAMILY_LETTER = ("business_support", "send_family_letter",
-                 lambda _task: {"family_letter_sent_at": now(), "family_letter_method": "post"})
-PHONE_REFERRER = ("decision_maker", "phone_referrer",
-                  lambda _task: {"phoned_at": now(), "spoke_to": "Ann Teacher",
-                                 "family_phoned_at": now(), "family_spoke_to": "Mother"})
+ACK = (
+    "business_support",
+    "send_acknowledgement",
+    lambda _task: {"acknowledged_at": now(), "acknowledgement_method": "phone"},
+)
+REFERRER_LETTER = (
+    "business_support",
+    "send_referrer_letter",
+    lambda _task: {"sent_at": now(), "letter_method": "email"},
+)
+FAMILY_LETTER = (
+    "business_support",
+    "send_family_letter",
+    lambda _task: {"family_letter_sent_at": now(), "family_letter_method": "post"},
+)
+PHONE_REFERRER = (
+    "decision_maker",
+    "phone_referrer",
+    lambda _task: {
+        "phoned_at": now(),
+        "spoke_to": "Ann Teacher",
+        "family_phoned_at": now(),
+        "family_spoke_to": "Mother",
+    },
+)
 LETTERS = (ACK, REFERRER_LETTER, FAMILY_LETTER)
 OPEN_CHILD = ("Morgan", "Openindex", "2015-02-03")  # in the case index as open to DAAT (allocated_worker route)
 
 
 def _answer(text: str) -> dict:
-    return {"agency_response": {"information": [{"text": text, "verified": True}],
-                                "analysis": f"{text}: so what for the child", "recommendation": "Early help"}}
+    return {
+        "agency_response": {
+            "information": [{"text": text, "verified": True}],
+            "analysis": f"{text}: so what for the child",
+            "recommendation": "Early help",
+        }
+    }
 
 
 def _confirm_first_match(task: dict) -> dict:
     matches = task["data"].get("index_matches") or []
-    return {"confirmed_matches": [matches[0]["match_id"]] if matches else [], "case_system_checks": [],
-            "synopsis": "Open to DAAT."}
+    return {
+        "confirmed_matches": [matches[0]["match_id"]] if matches else [],
+        "case_system_checks": [],
+        "synopsis": "Open to DAAT.",
+    }
 
 
 Data = dict | Callable[[dict], dict]
@@ -86,23 +124,40 @@ def intake(**record: Any) -> tuple[Step, ...]:
 
 
 def social_care(threshold: str, rag: str, **agree: Any) -> tuple[Step, ...]:
-    return (("mash_manager", "allocate", {"allocate_to": "decision_maker"}),
-            ("decision_maker", "triage_social_care", {**TRIAGE, "threshold": threshold}),
-            ("mash_manager", "sign_off_social_care", {**AGREE, "agreed_rag": rag, **agree}))
+    return (
+        ("mash_manager", "allocate", {"allocate_to": "decision_maker"}),
+        ("decision_maker", "triage_social_care", {**TRIAGE, "threshold": threshold}),
+        ("mash_manager", "sign_off_social_care", {**AGREE, "agreed_rag": rag, **agree}),
+    )
 
 
 def stage2_request(agencies: list[str]) -> Step:
-    return ("decision_maker", "stage2_request", {
-        "agencies": agencies, "request_details": "Unexplained bruising: what is known?",
-        "agency_reasons": [{"agency": a, "reason": f"{a} may hold information on the household"} for a in agencies]})
+    return (
+        "decision_maker",
+        "stage2_request",
+        {
+            "agencies": agencies,
+            "request_details": "Unexplained bruising: what is known?",
+            "agency_reasons": [{"agency": a, "reason": f"{a} may hold information on the household"} for a in agencies],
+        },
+    )
 
 
 STAGE2_AFTER_ANSWERS: tuple[Step, ...] = (
-    ("decision_maker", "stage2_collation", {"revised_rag": "GREEN", "rag_reason": "Partners report support in place",
-                                            "recommended_outcome": "early_help", "rationale": "Needs met by EH"}),
+    (
+        "decision_maker",
+        "stage2_collation",
+        {
+            "revised_rag": "GREEN",
+            "rag_reason": "Partners report support in place",
+            "recommended_outcome": "early_help",
+            "rationale": "Needs met by EH",
+        },
+    ),
     ("mash_manager", "stage2_review", {"manager_decision": "agree"}),
     ("early_help_worker", "handover", {"handover_accepted": True}),
-) + LETTERS
+    *LETTERS,
+)
 
 
 @dataclass
@@ -121,48 +176,137 @@ class Journey:
 
 def journeys() -> list[Journey]:
     return [
-        Journey("information given", intake(request_type="advice", information_only=True) + (
-            ("masho", "give_information", {"information_given_detail": "Signposted to the local family hub."}), ACK),
-            "information_given"),
-        Journey("s17 assessment (GREEN)", intake() + social_care("s17", "GREEN") + (
-            ("first_response_worker", "handover", {"handover_accepted": True}),) + LETTERS, "s17_assessment"),
-        Journey("s47 strategy (RED)", intake(red_criteria=["other"], red_criteria_other="Scared to go home") + (
-            ("mash_manager", "confirm_red", {"red_confirmed": True}),) + social_care("s47", "RED") + (
-            ("daat_worker", "handover", {"handover_accepted": True}),
-            PHONE_REFERRER, ACK), "s47_strategy"),
-        Journey("early help", intake() + (
-            ("mash_manager", "allocate", {"allocate_to": "eh_decision_maker"}),
-            ("eh_decision_maker", "triage_early_help", {**TRIAGE, "threshold": "early_help"}),
-            ("eh_manager", "sign_off_early_help", {**AGREE, "agreed_rag": "GREEN"}),
-            ("early_help_worker", "handover", {"handover_accepted": True})) + LETTERS, "early_help"),
-        Journey("no further action", intake() + social_care(
-            "not_met", "NONE", family_notification="withhold",
-            family_notification_reason="Would increase risk to the parent") + (ACK, REFERRER_LETTER), "nfa"),
-        Journey("information request", intake(request_type="information_request") + (
-            ("decision_maker", "draft_information_response", {
-                "response_draft": "Known to services 2024.", "disclosure_to": "Other LA",
-                "disclosure_purpose": "Safeguarding enquiry", "lawful_basis": "public_task", "concerns_arise": False}),
-            ("mash_manager", "sign_off_disclosure", {"disclosure_approved": True}), ACK),
-            "information_request_answered", {"channel": "information_request"}),
-        Journey("domestic abuse screening", intake(request_type="domestic_abuse") + (
-            ("da_screener", "domestic_abuse_screening", {"screening_outcome": "safety_plan_agreed",
-                                                         "screening_notes": "Safety plan agreed with mother"}), ACK),
-            "passed_to_domestic_abuse_screening", {"channel": "domestic_abuse_notification"}),
-        Journey("open to social care: allocated worker", (
-            ("masho", "record_contact", RECORD), ("masho", "history_check", _confirm_first_match),
-            ("daat_worker", "allocated_worker_notified", {"acknowledged": True}), ACK),
+        Journey(
+            "information given",
+            (
+                *intake(request_type="advice", information_only=True),
+                ("masho", "give_information", {"information_given_detail": "Signposted to the local family hub."}),
+                ACK,
+            ),
+            "information_given",
+        ),
+        Journey(
+            "s17 assessment (GREEN)",
+            intake()
+            + social_care("s17", "GREEN")
+            + (("first_response_worker", "handover", {"handover_accepted": True}),)
+            + LETTERS,
+            "s17_assessment",
+        ),
+        Journey(
+            "s47 strategy (RED)",
+            (
+                *intake(red_criteria=["other"], red_criteria_other="Scared to go home"),
+                ("mash_manager", "confirm_red", {"red_confirmed": True}),
+                *social_care("s47", "RED"),
+                ("daat_worker", "handover", {"handover_accepted": True}),
+                PHONE_REFERRER,
+                ACK,
+            ),
+            "s47_strategy",
+        ),
+        Journey(
+            "early help",
+            (
+                *intake(),
+                ("mash_manager", "allocate", {"allocate_to": "eh_decision_maker"}),
+                ("eh_decision_maker", "triage_early_help", {**TRIAGE, "threshold": "early_help"}),
+                ("eh_manager", "sign_off_early_help", {**AGREE, "agreed_rag": "GREEN"}),
+                ("early_help_worker", "handover", {"handover_accepted": True}),
+                *LETTERS,
+            ),
+            "early_help",
+        ),
+        Journey(
+            "no further action",
+            intake()
+            + social_care(
+                "not_met",
+                "NONE",
+                family_notification="withhold",
+                family_notification_reason="Would increase risk to the parent",
+            )
+            + (ACK, REFERRER_LETTER),
+            "nfa",
+        ),
+        Journey(
+            "information request",
+            (
+                *intake(request_type="information_request"),
+                (
+                    "decision_maker",
+                    "draft_information_response",
+                    {
+                        "response_draft": "Known to services 2024.",
+                        "disclosure_to": "Other LA",
+                        "disclosure_purpose": "Safeguarding enquiry",
+                        "lawful_basis": "public_task",
+                        "concerns_arise": False,
+                    },
+                ),
+                ("mash_manager", "sign_off_disclosure", {"disclosure_approved": True}),
+                ACK,
+            ),
+            "information_request_answered",
+            {"channel": "information_request"},
+        ),
+        Journey(
+            "domestic abuse screening",
+            (
+                *intake(request_type="domestic_abuse"),
+                (
+                    "da_screener",
+                    "domestic_abuse_screening",
+                    {"screening_outcome": "safety_plan_agreed", "screening_notes": "Safety plan agreed with mother"},
+                ),
+                ACK,
+            ),
+            "passed_to_domestic_abuse_screening",
+            {"channel": "domestic_abuse_notification"},
+        ),
+        Journey(
+            "open to social care: allocated worker",
+            (
+                ("masho", "record_contact", RECORD),
+                ("masho", "history_check", _confirm_first_match),
+                ("daat_worker", "allocated_worker_notified", {"acknowledged": True}),
+                ACK,
+            ),
             "passed_to_allocated_worker",
-            {"child": {"first_name": OPEN_CHILD[0], "last_name": OPEN_CHILD[1], "date_of_birth": OPEN_CHILD[2],
-                       "gender": "female", "address": "2 Low Road"}}),
-        Journey("unclear: Stage 2, one agency", intake() + social_care("unclear", "AMBER") + (
-            stage2_request(["police"]), ("police_partner", "partner_answer", _answer("No police involvement")),
-        ) + STAGE2_AFTER_ANSWERS, "early_help"),
-        Journey("Stage 2, two agencies, workers restarted before the answers", intake() + social_care(
-            "unclear", "AMBER") + (
-            stage2_request(["police", "health"]),
-            ("police_partner", "partner_answer", _answer("Two domestic call-outs this year")),
-            ("health_partner", "partner_answer", _answer("Missed health appointments")),
-        ) + STAGE2_AFTER_ANSWERS, "early_help", restart_after="stage2_request"),
+            {
+                "child": {
+                    "first_name": OPEN_CHILD[0],
+                    "last_name": OPEN_CHILD[1],
+                    "date_of_birth": OPEN_CHILD[2],
+                    "gender": "female",
+                    "address": "2 Low Road",
+                }
+            },
+        ),
+        Journey(
+            "unclear: Stage 2, one agency",
+            intake()
+            + social_care("unclear", "AMBER")
+            + (
+                stage2_request(["police"]),
+                ("police_partner", "partner_answer", _answer("No police involvement")),
+            )
+            + STAGE2_AFTER_ANSWERS,
+            "early_help",
+        ),
+        Journey(
+            "Stage 2, two agencies, workers restarted before the answers",
+            intake()
+            + social_care("unclear", "AMBER")
+            + (
+                stage2_request(["police", "health"]),
+                ("police_partner", "partner_answer", _answer("Two domestic call-outs this year")),
+                ("health_partner", "partner_answer", _answer("Missed health appointments")),
+            )
+            + STAGE2_AFTER_ANSWERS,
+            "early_help",
+            restart_after="stage2_request",
+        ),
     ]
 
 
@@ -182,6 +326,7 @@ class Scratch:
 
     def __init__(self, admin_url: str):
         from sqlalchemy.engine import make_url
+
         url = make_url(admin_url)
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
@@ -191,6 +336,7 @@ class Scratch:
 
     def _admin(self, sql: str) -> None:
         from sqlalchemy import create_engine, text
+
         engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
@@ -213,32 +359,40 @@ class Deployment:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MASH_", "FLASK_"))}
-        self.env = {**env, "MASH_CONFIG": "development", "MASH_DATABASE_URL": database_url,
-                    "MASH_MODELS_DIR": str(ROOT)}
+        self.env = {
+            **env,
+            "MASH_CONFIG": "development",
+            "MASH_DATABASE_URL": database_url,
+            "MASH_MODELS_DIR": str(ROOT),
+        }
         self.workdir = workdir
         self.server: subprocess.Popen | None = None
         self.scheduler: subprocess.Popen | None = None
         self.logs: list = []
 
     def mash(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run([str(MASH), *args], env=self.env, capture_output=True, text=True, input=stdin,
-                                timeout=180)
+        result = subprocess.run(
+            [str(MASH), *args], env=self.env, capture_output=True, text=True, input=stdin, timeout=180
+        )
         if result.returncode:
             raise SystemExit(f"mash {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
         return result.stdout.strip()
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
-        out = open(self.workdir / f"{name}.log", "w")
+        out = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 - closed in stop(), with the process
         self.logs.append(out)
         return subprocess.Popen([str(MASH), *args], env=self.env, stdout=out, stderr=subprocess.STDOUT)
 
     def start(self) -> None:
-        self.server = self._spawn("serve", "serve", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}",
-                                  "--timeout", "60")
+        self.server = self._spawn(
+            "serve", "serve", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}", "--timeout", "60"
+        )
         self.scheduler = self._spawn("scheduler", "scheduler", "--interval", "5")
         self.wait_until_answering()
-        log(f"  mash serve on {self.base}: master {self.server.pid}, workers {sorted(self.workers())}; "
-            f"mash scheduler {self.scheduler.pid}")
+        log(
+            f"  mash serve on {self.base}: master {self.server.pid}, workers {sorted(self.workers())}; "
+            f"mash scheduler {self.scheduler.pid}"
+        )
 
     def wait_until_answering(self, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -298,14 +452,16 @@ class Api:
 
     def call(self, method: str, username: str, path: str, body: dict | None = None) -> requests.Response:
         if username not in self.tokens:
-            response = self.session.post(self.base + "/api/v1/auth/token",
-                                         json={"username": username, "password": DEMO_PASSWORD}, timeout=30)
+            response = self.session.post(
+                self.base + "/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD}, timeout=30
+            )
             if response.status_code != 200:
                 raise SystemExit(f"cannot sign in as {username}: {response.status_code}")
             self.tokens[username] = response.json()["access_token"]
         url = path if path.startswith("http") else self.base + path
-        return self.session.request(method, url, json=body, timeout=30,
-                                    headers={"Authorization": f"Bearer {self.tokens[username]}"})
+        return self.session.request(
+            method, url, json=body, timeout=30, headers={"Authorization": f"Bearer {self.tokens[username]}"}
+        )
 
     def tasks(self, username: str, instance_id: int) -> list[dict]:
         """Every ready task of the case the user may work on, following Link rel=next pages."""
@@ -347,13 +503,24 @@ class Problem(Exception):
 
 def contact_body(journey: Journey, n: int) -> dict:
     body = {
-        "received_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "channel": "phone",
-        "referrer": {"name": "Ann Teacher", "agency": "education", "role": "DSL", "phone": "01604 000000",
-                     "relationship": "teacher", "anonymous": False},
+        "referrer": {
+            "name": "Ann Teacher",
+            "agency": "education",
+            "role": "DSL",
+            "phone": "01604 000000",
+            "relationship": "teacher",
+            "anonymous": False,
+        },
         # a different child per case, so one case's referral never makes another's child "open"
-        "child": {"first_name": f"Journey{chr(65 + n)}", "last_name": f"Worker{n}x", "gender": "male",
-                  "address": f"{n + 10} High Street", "date_of_birth": f"{2009 + n}-{1 + n % 12:02d}-{1 + n:02d}"},
+        "child": {
+            "first_name": f"Journey{chr(65 + n)}",
+            "last_name": f"Worker{n}x",
+            "gender": "male",
+            "address": f"{n + 10} High Street",
+            "date_of_birth": f"{2009 + n}-{1 + n % 12:02d}-{1 + n:02d}",
+        },
         "summary": "Bruise on the arm, unexplained.",
     }
     body.update(journey.contact)
@@ -380,7 +547,7 @@ def explain(response: requests.Response) -> str:
 
 
 def declared_fields(schema: dict) -> set[str]:
-    """Every field a form declares, conditional branches included (as app/services/forms.py counts them)."""
+    """Every field a form declares, conditional branches included (as app/services/core/forms.py counts them)."""
     fields = set((schema.get("properties") or {}).keys())
     for key in ("allOf", "anyOf", "oneOf"):
         for sub in schema.get(key) or []:
@@ -398,8 +565,9 @@ def run_step(api: Api, journey: Journey, username: str, bpmn_id: str, data: Data
         if mine:
             break
         if time.monotonic() > deadline:
-            raise Problem(f"{username} has no ready {bpmn_id} after {STEP_WAIT_SECONDS} s; "
-                          f"{waiting_on(api, journey.instance_id)}")
+            raise Problem(
+                f"{username} has no ready {bpmn_id} after {STEP_WAIT_SECONDS} s; {waiting_on(api, journey.instance_id)}"
+            )
         time.sleep(0.5)
     task = mine[0]
     values = data(task) if callable(data) else data
@@ -452,8 +620,10 @@ def summary(cases: list[Journey]) -> bool:
     width = max(len(j.name) for j in cases)
     for j in cases:
         verdict = "ok  " if j.problem is None else "FAIL"
-        log(f"  {verdict} {j.name:<{width}}  instance {j.instance_id!s:>3}  {j.status or '-'}/{j.reached or '-'}"
-            f"  (expected {j.outcome}, {j.seconds:.1f} s)" + (f"\n         {j.problem}" if j.problem else ""))
+        log(
+            f"  {verdict} {j.name:<{width}}  instance {j.instance_id!s:>3}  {j.status or '-'}/{j.reached or '-'}"
+            f"  (expected {j.outcome}, {j.seconds:.1f} s)" + (f"\n         {j.problem}" if j.problem else "")
+        )
     failed = [j for j in cases if j.problem]
     log(f"{len(cases) - len(failed)} of {len(cases)} cases reached their outcome")
     return not failed
@@ -462,8 +632,11 @@ def summary(cases: list[Journey]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default = os.environ.get("MASH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--database-url", default=default,
-                        help="a PostgreSQL URL whose server may create databases (the database part is ignored)")
+    parser.add_argument(
+        "--database-url",
+        default=default,
+        help="a PostgreSQL URL whose server may create databases (the database part is ignored)",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the server and scheduler logs")
     args = parser.parse_args(argv)
 
@@ -480,8 +653,10 @@ def main(argv: list[str] | None = None) -> int:
         log("  mash db upgrade: done")
         log("  " + deployment.mash("demo").replace("\n", "; "))
         index = workdir / "open_children.csv"
-        index.write_text("external_ref,first_name,last_name,date_of_birth,social_care_status,allocated_worker,"
-                         f"allocated_team\nCI1,{OPEN_CHILD[0]},{OPEN_CHILD[1]},{OPEN_CHILD[2]},open,Sam Worker,daat\n")
+        index.write_text(
+            "external_ref,first_name,last_name,date_of_birth,social_care_status,allocated_worker,"
+            f"allocated_team\nCI1,{OPEN_CHILD[0]},{OPEN_CHILD[1]},{OPEN_CHILD[2]},open,Sam Worker,daat\n"
+        )
         log("  " + deployment.mash("index", "import", str(index)))
         deployment.start()
         api = Api(deployment.base)
@@ -509,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  logs kept in {workdir}")
         else:
             import shutil
+
             shutil.rmtree(workdir, ignore_errors=True)
     log(f"== multi-worker journey {'passed' if ok else 'FAILED'} in {time.monotonic() - began:.0f} s")
     return 0 if ok else 1

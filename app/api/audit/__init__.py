@@ -1,0 +1,1 @@
+"""Case history, exports and break-glass over the API."""

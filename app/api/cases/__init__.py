@@ -1,0 +1,1 @@
+"""Cases over the API: contacts, instances, tasks and starting processes."""

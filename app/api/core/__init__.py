@@ -1,0 +1,1 @@
+"""Shared by every API blueprint: bearer-token authentication and the marshmallow schemas."""

@@ -1,0 +1,1 @@
+"""Deploying models over the API."""

@@ -1,0 +1,1 @@
+"""Partner disputes over the API."""

@@ -1,0 +1,1 @@
+"""Audit: case history views and exports, and the monthly audit sampling."""

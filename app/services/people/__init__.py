@@ -1,0 +1,1 @@
+"""People: accounts and display names, browser sessions, sign-in throttling."""

@@ -1,0 +1,1 @@
+"""Reporting: the oversight dashboard's figures."""

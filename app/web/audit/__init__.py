@@ -1,0 +1,1 @@
+"""Audit pages: case history, exports and break-glass."""

@@ -1,0 +1,1 @@
+"""Modeller pages: models, drafts, editors, review, migration, closure days."""

@@ -1,0 +1,1 @@
+"""Partner agencies' pages: their answers."""

@@ -1,0 +1,1 @@
+"""Pages about you: sign in and out, your name."""

@@ -1,0 +1,1 @@
+"""Reporting pages: the oversight dashboard."""

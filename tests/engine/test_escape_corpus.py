@@ -16,6 +16,7 @@ import pytest
 from app.engine.calendar import MashCalendar
 from app.engine.evaluator import ExpressionError, RestrictedEvaluator, UnsafeExpression, _Run
 from app.engine.functions import build_functions
+from tests.support.escape_corpus import STATIC_EXPRESSIONS
 
 FUNCS = build_functions(lambda: datetime(2026, 11, 25, 10, tzinfo=UTC), MashCalendar())
 EV = RestrictedEvaluator(FUNCS)
@@ -27,66 +28,6 @@ EV_BUDGETS_ONLY = RestrictedEvaluator(FUNCS, max_seconds=1e9)
 def names() -> dict:
     return {"x": 1, "a": [], "d": {"k": 1}, "s": "text", "json": {}}
 
-
-STATIC_EXPRESSIONS = [
-    "__import__('os')",
-    "().__class__.__base__.__subclasses__()",
-    "[].__class__",
-    "getattr(x, '__class__')",
-    "x.__class__",
-    "'{0.__class__}'.format(x)",
-    "'{.__class__}'.format(1)",
-    "f'{x.__class__}'",
-    "f'{x}'",
-    "json.codecs.sys.modules",
-    "lambda: 1",
-    "(x := 1)",
-    "(i for i in []).gi_frame",
-    "[i for i in []].__len__()",
-    "__builtins__",
-    "globals()",
-    "locals()",
-    "vars()",
-    "dir()",
-    "open('/etc/passwd')",
-    "eval('1')",
-    "exec('1')",
-    "compile('1', 'x', 'eval')",
-    "type(1)",
-    "'{}'.format(1)",
-    "s.format(x)",
-    "d.get.__self__",
-    "''.join.__self__",
-    "''.join(['a'])",
-    "(1).real",
-    "a.mro()",
-    "a.__class__.mro()",
-    "d.pop('k')",
-    "d.update(x=1)",
-    "a.clear()",
-    "s.encode()",
-    "len.__self__",
-    "len",
-    "[len][0]('x')",
-    "d['k'].__class__",
-    "x._private",
-    "_secret",
-    "f(x)",
-    "len(*a)",
-    "dict(**d)",
-    "{**d}",
-    "[*a]",
-    "b'bytes'",
-    "...",
-    "1j",
-    "x @ x",
-    "x << 64",
-    "x | 1",
-    "~x",
-    "await x",
-    "(yield x)",
-    "dict(_x=1)",
-]
 
 STATIC_SCRIPTS = [
     "import os",

@@ -31,6 +31,7 @@ from app.engine.runtime import FeelDecisionEngine
 from app.services.core.roles import ROLES
 from app.services.modelling.deployments import read_model_dir
 from app.services.modelling.model_checks import HOST_START_DATA
+from tests.support.engine_models import with_input_expression
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
@@ -241,15 +242,6 @@ def check(files) -> list:
         start_data=HOST_START_DATA,
     )
     return [p for p in problems if p.severity == "error"]
-
-
-def with_input_expression(expression: str) -> dict:
-    files = dict(REAL)
-    text = expression.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    files["dmn/contact_routing.dmn"] = REAL["dmn/contact_routing.dmn"].replace(
-        b"<text>request_type</text>", f"<text>{text}</text>".encode(), 1
-    )
-    return files
 
 
 def test_the_issue_model_is_refused_with_one_clear_problem_per_cause():

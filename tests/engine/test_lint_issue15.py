@@ -6,7 +6,7 @@ from __future__ import annotations
 from app.engine.errors import Problem
 from app.engine.lint import explain_fake_joins
 from app.services.modelling import model_checks
-from tests.engine.test_lint import GOOD, REAL, check, lint
+from tests.support.engine_models import GOOD, REAL, check, lint
 
 
 def test_a_gateway_that_joins_and_forks_is_an_error():

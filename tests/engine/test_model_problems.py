@@ -15,8 +15,7 @@ from app.engine.loader import ModelCheck, build_bundle, check_model_set
 from app.engine.runtime import FeelDecisionEngine
 from app.services.core.roles import ROLES
 from app.services.modelling.model_checks import HOST_START_DATA
-from tests.engine.test_expression_cost import with_input_expression
-from tests.engine.test_lint import EV, GOOD, REAL, bpmn
+from tests.support.engine_models import EV, GOOD, REAL, bpmn, with_input_expression
 
 P = "processes/p.bpmn"
 SLOW = "request_type if len([i for i in range(5000)]) >= 0 else request_type"  # valid, a few thousand steps

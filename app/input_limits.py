@@ -121,7 +121,8 @@ def check_text_params() -> None:
         values.extend(k for k in request.form)
         values.extend(v for _, v in request.form.items(multi=True))
         values.extend(f.filename or "" for _, f in request.files.items(multi=True))
-    if any(unstorable(v) for v in values):
+    # A multipart part without a name has the key None (werkzeug): nothing to store, nothing to check.
+    if any(unstorable(v) for v in values if v is not None):
         raise BadRequest(UNSTORABLE_MESSAGE)
 
 

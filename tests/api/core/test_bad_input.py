@@ -205,3 +205,15 @@ def test_a_nul_in_a_query_string_form_or_path_is_400(api, client):
     response = client.post("/sign-in", data={"username": "a\x00b", "password": "x"})
     assert response.status_code == 400
     assert client.get("/refer?x=%00").status_code == 400
+
+
+def test_a_multipart_part_without_a_name_is_not_a_500(api):
+    """Found by schemathesis: werkzeug keeps a form field without a name under the key None."""
+    body = b"--b\r\nContent-Disposition: form-data\r\n\r\nxx\r\n--b--\r\n"
+    response = api.client.post(
+        "/api/v1/deployments/validate",
+        data=body,
+        headers={"Authorization": f"Bearer {api.token('masho')}"},
+        content_type="multipart/form-data; boundary=b",
+    )
+    assert response.status_code == 403

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -58,11 +58,11 @@ class Listener:
     variable: str | None  # the start event's messageVariable: where the payload lands
 
 
-def listener(spec, subprocess_specs: Mapping[str, Any]) -> Listener | None:
+def listener(spec: Any, subprocess_specs: Mapping[str, Any]) -> Listener | None:
     """The process's "Work overdue" event sub-process, or None when the diagram has none. Cached on the spec."""
     found = spec.__dict__.get("_mash_overdue_listener", _NO_LISTENER)
     if found is not _NO_LISTENER:
-        return found
+        return cast("Listener | None", found)
     found = None
     for name in getattr(spec.start, "trigger_specs", []) or []:
         sub_spec = subprocess_specs.get(name)
@@ -74,10 +74,10 @@ def listener(spec, subprocess_specs: Mapping[str, Any]) -> Listener | None:
         if found is not None:
             break
     spec._mash_overdue_listener = found
-    return found
+    return cast("Listener | None", found)
 
 
-def wire(spec, found: Listener) -> None:
+def wire(spec: Any, found: Listener) -> None:
     """Make the trigger connection beforehand so SpiffWorkflow never changes the shared spec (see the module doc)."""
     task_spec = spec.task_specs.get(found.subprocess_id)
     if task_spec is None:
@@ -89,7 +89,7 @@ def wire(spec, found: Listener) -> None:
         task_spec.connect(spec.end)
 
 
-def prepare(spec, subprocess_specs: Mapping[str, Any]) -> None:
+def prepare(spec: Any, subprocess_specs: Mapping[str, Any]) -> None:
     """Wire the process's overdue listener, if it has one, before any case runs on these spec objects: a case
     restored with a started review needs the wiring as much as the first trigger does. Idempotent and cheap."""
     if spec.__dict__.get("_mash_overdue_wired"):
@@ -100,7 +100,7 @@ def prepare(spec, subprocess_specs: Mapping[str, Any]) -> None:
     spec._mash_overdue_wired = True
 
 
-def eligible(runtime, workflow, task_id: str, case_data: Mapping[str, Any]) -> bool:
+def eligible(runtime: Any, workflow: Any, task_id: str, case_data: Mapping[str, Any]) -> bool:
     """Whether this ready user task gets an overdue review when late: it runs directly in the process that has the
     listener (not in a called process or an event sub-process), was not sent already, and has not opted out."""
     task = runtime.find_task(workflow, task_id)
@@ -128,7 +128,7 @@ def is_due(due_at: str | None, now: datetime) -> bool:
     return due is not None and due.tzinfo is not None and due <= now
 
 
-def send(runtime, workflow, found: Listener, task_id: str, payload: Mapping[str, Any]) -> list[str]:
+def send(runtime: Any, workflow: Any, found: Listener, task_id: str, payload: Mapping[str, Any]) -> list[str]:
     """Start one instance of the event sub-process for the late task, and mark the task so it is never sent again.
     Both live in the engine state, which the host saves in the same transaction as the review task's row.
     Returns the ids of the user tasks the sub-process opened (the review), for the history to link them."""

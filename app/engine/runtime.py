@@ -127,8 +127,8 @@ class RunLog:
     """What one engine run did, for history: decisions, service calls, routes, completed steps."""
 
     decisions: list[tuple[str, dmn.DecisionResult]] = field(default_factory=list)
-    service_calls: list[dict] = field(default_factory=list)
-    routes: list[dict] = field(default_factory=list)
+    service_calls: list[dict[str, Any]] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
     changed: dict[str, Any] = field(default_factory=dict)
     timers_fired: list[tuple[str, str, datetime | None]] = field(default_factory=list)  # (task id, BPMN id, due)
 
@@ -146,10 +146,10 @@ class ReadyTask:
     ui_form: str | None
     instructions: str | None
     exclude_actors_of: tuple[str, ...]
-    data: dict
+    data: dict[str, Any]
 
 
-def _is_instance_of_many(task) -> bool:
+def _is_instance_of_many(task: Any) -> bool:
     """One instance of a multi-instance activity (e.g. one agency's answer). Its data is its own:
     it reaches the case only through the activity's output collection, never by the shared names
     every instance writes (which would show one agency's answer as if it were the case's)."""
@@ -187,20 +187,20 @@ def _copy_json(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _is_timer(spec) -> bool:
+def _is_timer(spec: Any) -> bool:
     definition = getattr(spec, "event_definition", None)
     definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
     return any(isinstance(d, TimerEventDefinition) for d in definitions)
 
 
-def _timer_due(task) -> datetime | None:
+def _timer_due(task: Any) -> datetime | None:
     value = task.internal_data.get("event_value")
     if isinstance(value, dict):
         value = value["next"] if value.get("cycles") != 0 else None
     return TimerEventDefinition.get_datetime(value) if value else None
 
 
-class _Environment(BasePythonScriptEngineEnvironment):
+class _Environment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
     """Routes every expression, script and service call to the restricted evaluator / host operations."""
 
     def __init__(self, evaluator: RestrictedEvaluator, operations: Mapping[str, Callable[..., Any]]):
@@ -208,30 +208,38 @@ class _Environment(BasePythonScriptEngineEnvironment):
         self.evaluator = evaluator
         self.operations = operations
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(
+        self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> Any:
         names = dict(context)
         names.update(external_context or {})
         return self.evaluator.evaluate(expression, names)
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
         self.evaluator.execute(script, context)
         return True
 
-    def call_service(self, context, operation_name=None, operation_params=None, **_):
-        operation = self.operations.get(operation_name)
+    def call_service(
+        self,
+        context: Any,
+        operation_name: str | None = None,
+        operation_params: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> str:
+        operation = self.operations.get(operation_name or "")
         if operation is None:
             raise ProcessError(f"the host has no service operation {operation_name!r}")
         params = {name: value["value"] for name, value in (operation_params or {}).items()}
         return json.dumps(operation(**params))
 
 
-class _ScriptEngine(PythonScriptEngine):
-    def __init__(self, evaluator, operations, log: RunLog):
+class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    def __init__(self, evaluator: RestrictedEvaluator, operations: Mapping[str, Callable[..., Any]], log: RunLog):
         super().__init__(environment=_Environment(evaluator, operations))
         self.evaluator = evaluator
         self.log = log
 
-    def call_service(self, task, **kwargs):  # Spiff's own version has a NameError in its except branch
+    def call_service(self, task: Any, **kwargs: Any) -> Any:  # Spiff's own version has a NameError in its except branch
         try:
             return self.environment.call_service(task.data, **kwargs)
         except (ProcessError, ExpressionError):
@@ -247,7 +255,7 @@ class FeelDecisionEngine:
         self.table = table
         self.decision_table = table
 
-    def result(self, task) -> dict:
+    def result(self, task: Any) -> dict[str, Any]:
         engine = task.workflow.script_engine
         result = dmn.evaluate_decision(self.table, task.data, engine.evaluator.evaluate)
         engine.log.decisions.append((task.task_spec.bpmn_id, result))
@@ -390,7 +398,7 @@ class Runtime:
                 return withdrawn
 
     @staticmethod
-    def stuck_steps(workflow: BpmnWorkflow) -> list[dict]:
+    def stuck_steps(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
         """Steps waiting on a hook that never fired: a multi-instance activity whose finished instances
         were never merged (the SpiffWorkflow restore bug, issue 11), or a called process that finished
         while its caller still waits. Reading only; `repair` fixes what this lists."""
@@ -419,7 +427,7 @@ class Runtime:
                     )
         return found
 
-    def repair(self, workflow: BpmnWorkflow) -> list[dict]:
+    def repair(self, workflow: BpmnWorkflow) -> list[dict[str, Any]]:
         """Deliver the missed hooks `stuck_steps` finds (merge each finished instance, return a finished
         call to its caller), then run the case on as it would have run. Returns what was repaired."""
         stuck = self.stuck_steps(workflow)
@@ -440,7 +448,7 @@ class Runtime:
 
     # -- reading ---------------------------------------------------------------------------
     @staticmethod
-    def find_task(workflow: BpmnWorkflow, task_id: str):
+    def find_task(workflow: BpmnWorkflow, task_id: str) -> Any:
         try:
             return workflow.get_task_from_id(UUID(str(task_id)))
         except (TaskNotFoundException, ValueError, KeyError):
@@ -479,7 +487,7 @@ class Runtime:
             )
         return tasks
 
-    def _property(self, task, names: Mapping[str, Any], properties: Mapping[str, str], name: str):
+    def _property(self, task: Any, names: Mapping[str, Any], properties: Mapping[str, str], name: str) -> Any:
         source = properties.get(name)
         if not source:
             return None
@@ -509,7 +517,7 @@ class Runtime:
         that call now() were decided when their task started and are left alone. An event-based gateway's
         one date timer follows the case the same way (e.g. the out-of-hours watch, spec §11.3)."""
         for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
+            definition: Any = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, MultipleEventDefinition):
                 dates = [d for d in definition.event_definitions if type(d) is TimeDateEventDefinition]
                 definition = dates[0] if len(dates) == 1 else None
@@ -531,13 +539,13 @@ class Runtime:
 
     # -- internals -------------------------------------------------------------------------
     def _advance(self, workflow: BpmnWorkflow) -> None:
-        before: dict[UUID, dict] = {}
+        before: dict[UUID, Any] = {}
 
-        def will_complete(task):
+        def will_complete(task: Any) -> None:
             if not isinstance(task.task_spec, _GATEWAYS):  # did_complete never reads a gateway's copy
                 before[task.id] = _snapshot(task.data)  # a script may change a list in place
 
-        def did_complete(task):
+        def did_complete(task: Any) -> None:
             spec = task.task_spec
             if isinstance(spec, _GATEWAYS):
                 chosen = [

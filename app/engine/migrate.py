@@ -17,6 +17,7 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.loader import Bundle
+from app.engine.task_walk import spiff_class
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 _PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
@@ -30,7 +31,8 @@ class MigrationCheck:
 
 
 def _kind(spec: Any) -> str:
-    return type(spec).__name__ if spec is not None else "missing"
+    # the parsed class, not the host's: a version whose bundle has run a case has its gateways adopted
+    return spiff_class(spec).__name__ if spec is not None else "missing"
 
 
 def _tasks_fit(

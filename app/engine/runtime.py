@@ -43,6 +43,7 @@ from SpiffWorkflow.util.task import TaskState
 from app.engine import dmn, overdue
 from app.engine.errors import ProcessError, TaskStateError
 from app.engine.evaluator import ExpressionError, RestrictedEvaluator
+from app.engine.host_task import HostTask
 from app.engine.loader import Bundle
 from app.engine.task_walk import HostSubWorkflow, HostWorkflow, adopt_specs
 
@@ -59,6 +60,7 @@ class _HostTaskConverter(TaskConverter):  # type: ignore[misc]  # SpiffWorkflow 
 
     - `DeepMerge.merge({}, parent.data)` (a task's data = its parent's, then its own changes) is written out
       for an empty target: each value as is, a dict, list or set shallow-copied, in the parent's order.
+    - Each task is restored as a `HostTask` (SpiffWorkflow's task, its state changes logged only when heard).
     - During `Runtime.restore` each id string becomes one UUID object, shared by the task, its parent's
       `_children` and its children's `_parent`: equal values as before, but a dictionary look-up by a
       task's `_parent` or child id now finds its key by identity instead of calling `UUID.__eq__`."""
@@ -75,7 +77,7 @@ class _HostTaskConverter(TaskConverter):  # type: ignore[misc]  # SpiffWorkflow 
             return found
 
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])
-        task = self.target_class(workflow, task_spec, state=dct["state"], id=uuid(dct["id"]))
+        task = HostTask(workflow, task_spec, state=dct["state"], id=uuid(dct["id"]))
         task._parent = uuid(dct["parent"]) if dct["parent"] is not None else None
         task._children = [uuid(child) for child in dct["children"]]
         task.last_state_change = dct["last_state_change"]
@@ -115,9 +117,10 @@ def _merged_into_empty(data: dict[Any, Any]) -> dict[Any, Any]:
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, Task: _HostTaskConverter}))
 _WORKFLOW_CONVERTER = SERIALIZER.registry.convert_to_dict[SERIALIZER.registry.typenames[BpmnWorkflow]].args[1].__self__
-# The host's workflow classes serialise as SpiffWorkflow's own (same typename, same converter, same fields)
+# The host's workflow and task classes serialise as SpiffWorkflow's own (same typename, same converter, same fields)
 SERIALIZER.registry.typenames[HostWorkflow] = SERIALIZER.registry.typenames[BpmnWorkflow]
 SERIALIZER.registry.typenames[HostSubWorkflow] = SERIALIZER.registry.typenames[BpmnSubWorkflow]
+SERIALIZER.registry.typenames[HostTask] = SERIALIZER.registry.typenames[Task]
 STATE_FORMAT = "mash-1"
 _GATEWAYS = (ExclusiveGateway, InclusiveGateway, ParallelGateway)
 

@@ -35,6 +35,8 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter, BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskFilter, TaskIterator, TaskState
 
+from app.engine.host_task import adopt_tasks
+
 _PREDICTED = TaskState.PREDICTED_MASK
 _DEFINITE = TaskState.DEFINITE_MASK
 _FINISHED = TaskState.FINISHED_MASK
@@ -327,10 +329,16 @@ class _Walks:
 
 
 class HostSubWorkflow(_Walks, BpmnSubWorkflow):  # type: ignore[misc]  # SpiffWorkflow is untyped
-    pass
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        adopt_tasks(self)  # the root and its predicted tasks, made by SpiffWorkflow as `Task`
 
 
 class HostWorkflow(_Walks, BpmnWorkflow):  # type: ignore[misc]  # SpiffWorkflow is untyped
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        adopt_tasks(self)  # the root and its predicted tasks, made by SpiffWorkflow as `Task`
+
     def create_subprocess(self, my_task: Any, spec_name: str) -> HostSubWorkflow:
         subprocess = HostSubWorkflow(self.subprocess_specs[spec_name], parent_task_id=my_task.id, top_workflow=self)
         self.subprocesses[my_task.id] = subprocess
@@ -435,6 +443,15 @@ class HostEndJoin(_EndJoin):  # type: ignore[misc]  # SpiffWorkflow is untyped
 
 _ADOPTED: weakref.WeakSet[Any] = weakref.WeakSet()
 _HOST_CLASSES = {DefaultParallelGateway: HostParallelGateway, _EndJoin: HostEndJoin}
+_SPIFF_CLASSES: dict[type, type] = {host: spiff for spiff, host in _HOST_CLASSES.items()}
+
+
+def spiff_class(spec: Any) -> type:
+    """The SpiffWorkflow class a spec was parsed as, whether or not `adopt_specs` has given it the host's
+    class since (a bundle that has run a case has; a version just parsed has not): what a comparison of two
+    versions' specs must compare."""
+    kind: type = type(spec)
+    return _SPIFF_CLASSES.get(kind, kind)
 
 
 def adopt_specs(*process_specs: Any) -> None:

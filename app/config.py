@@ -44,6 +44,11 @@ class Config:
     OUT_OF_HOURS_PHONE = os.environ.get("MASH_OUT_OF_HOURS_PHONE", OUT_OF_HOURS_PHONE_DEFAULT)
     # Test mode: every engine run restores its case on freshly parsed models (another worker, a restart).
     FRESH_BUNDLES = os.environ.get("MASH_FRESH_BUNDLES", "") == "1"
+    # Cases whose live workflow each worker keeps for its next run instead of restoring the stored state
+    # (app/engine/live_workflows.py, issue 17): a count of cases, each ~0.3-0.6 MB (front door); 0 turns it off.
+    LIVE_WORKFLOWS = int(os.environ.get("MASH_LIVE_WORKFLOWS", "32"))
+    # Every live workflow taken is checked against the stored state and a restore of it (costs that restore).
+    LIVE_WORKFLOWS_VERIFY = False
     REFERRALS_PER_HOUR_PER_ADDRESS = int(os.environ.get("MASH_REFERRALS_PER_HOUR", "10"))
     # Sign-in throttling (issue 13), shared by every worker (table throttle_hits): failures per account
     # and per client address within the window, then 429 with Retry-After.
@@ -76,6 +81,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # tests choose the database (tests/conftest.py)
     ALLOW_DEMO_USERS = True
     TESTING = True
+    LIVE_WORKFLOWS_VERIFY = True  # the whole suite proves every live workflow it continues is the committed state
 
 
 class ProductionConfig(Config):

@@ -64,7 +64,7 @@ def _complete_task(
         instance = db.session.get_one(ProcessInstance, task.instance_id)
         alerts: list[dict] = []
         runtime = engine_host.runtime(instance.deployment_id, operations_for(instance, alerts))
-        workflow = runtime.restore(instance.process_id, instance.state)
+        workflow = engine_host.restore(runtime, instance)  # the live workflow when it is the state read
         engine_task = runtime.find_task(workflow, task_id)
         if engine_task is None:
             raise Conflict("This task is no longer part of the case")

@@ -14,7 +14,7 @@ from app.engine.runtime import Runtime
 from app.extensions import db
 from app.models import Deployment, ProcessInstance, TaskRecord, TimerRecord, User
 from app.services.cases import worklist
-from app.services.core import forms, history, overdue
+from app.services.core import engine_host, forms, history, overdue
 from app.services.core.clock import parse_instant
 from app.services.core.events import EventType
 from app.services.core.states import InstanceStatus, TaskState, TimerState
@@ -38,6 +38,7 @@ def persist_run(
         case_data["rag_changed_at"] = now.astimezone(UTC).isoformat()
     runtime.follow_case_dates(workflow, case_data)
     instance.state = runtime.dump(workflow)
+    engine_host.keep_after_commit(instance, runtime, workflow)  # the engine calls below only read the workflow
     instance.case_data = case_data
     if case_data.get("rag") != instance.rag:  # the case's RAG before → after, for the audit timeline
         history.record(

@@ -53,7 +53,7 @@ def send_task_message(user: User, task_id: str, data: dict[str, Any]) -> Process
         instance = db.session.get_one(ProcessInstance, task.instance_id)
         alerts: list[dict] = []
         runtime = engine_host.runtime(instance.deployment_id, operations_for(instance, alerts))
-        workflow = runtime.restore(instance.process_id, instance.state)
+        workflow = engine_host.restore(runtime, instance)  # the live workflow when it is the state read
         try:
             runtime.send_message(
                 workflow,

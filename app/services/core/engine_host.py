@@ -4,6 +4,11 @@ Why here: the engine package knows nothing of the database; this module feeds it
 deployed model files (once per version), the MASH calendar with administrator closure days,
 and the host operations that service tasks call.
 
+Live workflows (app/engine/live_workflows.py, issue 17): `restore` continues a case from the workflow this
+worker committed last, when that is provably the state just read, and `keep_after_commit` offers a run's
+workflow to the cache once its transaction has committed. The engine module's docstring says why two workers
+holding one case stay correct.
+
 Features add to every engine run without the code that runs cases knowing them: a module registers
 its service operations (`register_operations`) and what it does when a task is completed
 (`on_task_completed`) when it is imported; app.create_app imports every such module.
@@ -16,8 +21,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 
+from app.engine import live_workflows
 from app.engine.calendar import MashCalendar
 from app.engine.clock import CLOCK, install_in_spiff
 from app.engine.evaluator import RestrictedEvaluator
@@ -25,7 +32,8 @@ from app.engine.functions import build_functions
 from app.engine.loader import Bundle, build_bundle, bundle_hash, fresh_specs
 from app.engine.runtime import FeelDecisionEngine, Runtime
 from app.extensions import db
-from app.models import ClosureDay, Deployment
+from app.models import ClosureDay, Deployment, ProcessInstance
+from app.services.core import transaction
 from app.services.core.roles import ROLES
 
 _lock = threading.Lock()
@@ -121,6 +129,7 @@ def forget_all() -> None:
     global _evaluator
     _bundles.clear()
     _evaluator = None
+    _live.clear()
 
 
 def use_fresh_bundles(enabled: bool) -> None:
@@ -136,6 +145,69 @@ def runtime(deployment_id: int, operations: Mapping[str, Callable[..., Any]] | N
     if _fresh_bundles:
         bundle = fresh_specs(bundle, FeelDecisionEngine, ROLES)
     return Runtime(bundle, evaluator(), operations)
+
+
+# ---- live workflows (issue 17) ---------------------------------------------------------------------------
+
+LIVE_WORKFLOWS_DEFAULT = 32
+_live = live_workflows.LiveWorkflows(LIVE_WORKFLOWS_DEFAULT)
+
+
+class LiveWorkflowMismatch(RuntimeError):
+    """LIVE_WORKFLOWS_VERIFY: a live workflow taken from the cache is not exactly what a restore would give."""
+
+
+def _live_settings() -> tuple[int, bool]:
+    """(cache size, verify) from the app's configuration, the cache resized to it; (0, False) in fresh-bundle
+    mode, where every run must restore (each has its own bundle, so no entry could match anyway)."""
+    if _fresh_bundles:
+        return 0, False
+    if not has_app_context():
+        return _live.size, False
+    config = current_app.config
+    size = int(config.get("LIVE_WORKFLOWS", LIVE_WORKFLOWS_DEFAULT))
+    if size != _live.size:
+        _live.resize(size)
+    return size, bool(config.get("LIVE_WORKFLOWS_VERIFY"))
+
+
+def restore(runtime: Runtime, instance: ProcessInstance) -> Any:
+    """The case's workflow for this run: the live one this worker committed last when it is exactly the state
+    just read from the database (and built on this run's bundle object), else restored from that state."""
+    size, verify = _live_settings()
+    state = instance.state
+    workflow = _live.take(instance.id, runtime.bundle, state) if size else None
+    if workflow is None:
+        return runtime.restore(instance.process_id, state)
+    live_workflows.as_restored(workflow)
+    workflow.script_engine = runtime.script_engine  # this run's engine (its log, its operations), as restore binds
+    if verify:
+        _verify(runtime, instance, workflow)
+    return workflow
+
+
+def _verify(runtime: Runtime, instance: ProcessInstance, workflow: Any) -> None:
+    if runtime.dump(workflow) != instance.state:
+        raise LiveWorkflowMismatch(f"case {instance.id}: the live workflow is not the committed state")
+    restored = runtime.restore(instance.process_id, instance.state)
+    found = live_workflows.differences(workflow, restored)
+    if found:
+        raise LiveWorkflowMismatch(f"case {instance.id}: the live workflow differs from a restore in {found[:5]}")
+
+
+def keep_after_commit(instance: ProcessInstance, runtime: Runtime, workflow: Any) -> None:
+    """Offer the run's workflow to this worker's cache once the current transaction has committed, with the
+    state text just dumped into `instance.state` (nothing may change the workflow after that dump). A rollback
+    drops the offer (app/services/core/transaction.py)."""
+    if not _live_settings()[0]:
+        return
+    instance_id, bundle, state = instance.id, runtime.bundle, instance.state
+    transaction.after_commit(lambda: _live.keep(instance_id, bundle, state, workflow))
+
+
+def live_cache() -> live_workflows.LiveWorkflows:
+    """This worker's cache (tests, benchmarks)."""
+    return _live
 
 
 # ---- what features add to every run (registered at import: cases never imports the feature) ------------

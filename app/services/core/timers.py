@@ -56,7 +56,7 @@ def fire_due(now: datetime | None = None, limit: int = 500) -> int:
             instance = db.session.get_one(ProcessInstance, claimed.instance_id)
             alerts: list[dict] = []
             runtime = engine_host.runtime(instance.deployment_id, operations_for(instance, alerts))
-            workflow = runtime.restore(instance.process_id, instance.state)
+            workflow = engine_host.restore(runtime, instance)  # the live workflow when it is the state read
             if row is None:  # an overdue alert (late), not a timer
                 if late is not None and _start_overdue_review(instance, runtime, workflow, late, alerts, moment):
                     fired += 1

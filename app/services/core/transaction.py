@@ -6,23 +6,28 @@ transaction"; optimistic-lock failures become a Conflict (409) with nothing writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.services.core.errors import Conflict
 
+_AFTER_COMMIT = "after_commit"
+
 
 @contextmanager
 def unit_of_work() -> Iterator[None]:
+    committed = False
     try:
         yield
         db.session.commit()
+        committed = True
     except StaleDataError:
         db.session.rollback()
         raise Conflict("Someone else changed this case at the same time. Reload it and try again.") from None
@@ -34,6 +39,22 @@ def unit_of_work() -> Iterator[None]:
         raise
     finally:
         db.session.info.pop("history_heads", None)  # per-transaction cache (history.record)
+        callbacks = db.session.info.pop(_AFTER_COMMIT, ())
+    if committed:
+        for callback in callbacks:
+            callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call `callback` once the current transaction has committed through unit_of_work (a commit of an enclosing
+    or enclosed unit_of_work on the same session counts); never if the session rolls back first."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, _previous_transaction: object) -> None:
+    """Any rollback (unit_of_work's, or a caller's own `db.session.rollback()`) drops what waited for a commit."""
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def configure_sqlite(engine: Engine) -> None:

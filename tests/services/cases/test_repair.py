@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
+from app.config import Config
 from app.engine import loader
 from app.services.cases import repair
 from app.services.core import engine_host, history
@@ -36,7 +37,7 @@ def stuck_stage2(client, monkeypatch):
         flow.do("police", "partner_answer", partner_answer("Two call-outs"))
         flow.do("nurse", "partner_answer", partner_answer("Missed appointments"))
     finally:
-        engine_host.use_fresh_bundles(False)
+        engine_host.use_fresh_bundles(Config.FRESH_BUNDLES)  # as the run set it (MASH_FRESH_BUNDLES=1 keeps it on)
         monkeypatch.undo()
     assert not [t for t in flow.ready("dm") if t["bpmn_id"] == "stage2_collation"]  # stuck, as in production
     return flow

@@ -457,8 +457,8 @@ SERVE_KEEP_ALIVE = 5  # seconds: `mash serve --keep-alive` (threaded workers tha
 class Server:
     """A server on a free port against its own database, after `mash db upgrade` and `mash demo`.
 
-    kind "serve": the production server (`mash serve`: gunicorn, `workers` processes, keep-alive so one
-    requests.Session reuses its connection); kind "run": the development server (`mash run`: Flask's
+    kind "serve": the production server (`mash serve`: gunicorn, `workers` processes of `threads` threads,
+    keep-alive so one requests.Session reuses its connection); kind "run": the development server (`mash run`: Flask's
     threaded server, a new connection per request)."""
 
     def __init__(
@@ -471,8 +471,10 @@ class Server:
         keep_alive: int = SERVE_KEEP_ALIVE,
         prepare: bool = True,
         tree: Path | None = None,
+        threads: int = 1,
     ):
         self.kind, self.workers, self.keep_alive, self.prepare = kind, workers, keep_alive, prepare
+        self.threads = threads
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -510,6 +512,8 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--keep-alive",
                 str(self.keep_alive),
+                "--threads",
+                str(self.threads),
             ]
         else:
             command = [str(MASH), "run", "--host", "127.0.0.1", "--port", str(self.port)]
@@ -529,8 +533,9 @@ class Server:
     @property
     def description(self) -> str:
         if self.kind == "serve":
+            threads = f" --threads {self.threads}" if self.threads != 1 else ""
             return (
-                f"`mash serve --workers {self.workers} --keep-alive {self.keep_alive}` (gunicorn, threaded "
+                f"`mash serve --workers {self.workers} --keep-alive {self.keep_alive}{threads}` (gunicorn, threaded "
                 f"workers, connections kept alive)"
             )
         return "`mash run` (Flask development server, threaded, Connection: close)"

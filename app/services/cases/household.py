@@ -9,6 +9,7 @@ viewer is not involved in is listed without its name, and outside the MASH it is
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from app.extensions import db
 from app.models import ProcessInstance, User
@@ -30,6 +31,9 @@ def for_case(user: User, instance: ProcessInstance) -> list[dict]:
                 ProcessInstance.parent_instance_id.is_(None),
             )
             .order_by(ProcessInstance.id)
+            # never the engine state (the largest column): a household row needs the case's facts only,
+            # and every completion's answer reads this
+            .options(defer(ProcessInstance.state))
         ).scalars()
     )
     if len(rows) < 2:

@@ -6,6 +6,8 @@ temporary SQLite file, so both databases see the same tests.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -36,6 +38,23 @@ def _database_url(tmp_dir: str) -> str:
     return f"sqlite:///{tmp_dir}/test.db"
 
 
+@contextlib.contextmanager
+def _logging_as_the_server_has_it():
+    """Alembic's env.py configures the process's logging (a console handler on the root logger), as it does for
+    `mash db upgrade` in that command's own process. A server never runs migrations, so afterwards the test
+    process's logging goes back to what the server has: the suite then runs the engine path production runs
+    (app/engine/host_task.py builds SpiffWorkflow's per-state-change records only when a handler could take them)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def app():
     tmp = tempfile.mkdtemp(prefix="mash-test-")
@@ -50,7 +69,8 @@ def app():
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}"))
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")
+        with _logging_as_the_server_has_it():
+            upgrade(revision="heads")
     yield application
     if BACKEND == "postgresql":
         with application.app_context():

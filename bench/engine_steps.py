@@ -7,6 +7,9 @@ FEEL decisions and checks) on these models, cases interleaved so machine load hi
   front_door, host run  the same, each completion as the host runs it (app/services persist_run): the state
                         restored, the task completed, withdrawals, case dates, the state dumped, the waiting
                         timers and the ready tasks read;
+  front_door, host run, live workflow
+                        the same as a worker with the live-workflow cache runs it (app/engine/live_workflows.py):
+                        the workflow it committed last, put in restore order, instead of a restore;
   front_door, no timers the same with every timer boundary event removed (and its outgoing flows):
                         what the boundary timers cost each step (the routes do not wait for them);
   five_tasks            bench/models: start -> 5 user tasks -> end, the floor.
@@ -91,14 +94,15 @@ def bundle_of(files: dict[str, bytes]):
 
 
 class Model:
-    def __init__(self, name: str, files: dict[str, bytes], process_id: str, host_run: bool = False):
-        self.name, self.process_id, self.host_run = name, process_id, host_run
+    def __init__(self, name: str, files: dict[str, bytes], process_id: str, host_run: bool = False, live: bool = False):
+        self.name, self.process_id, self.host_run, self.live = name, process_id, host_run, live
         self.bundle, self.evaluator = bundle_of(files)
         self.run = Run()
         self.cpu_seconds: list[float] = []
         self.tree_sizes: list[int] = []
 
     def case(self, n: int) -> None:
+        from app.engine.live_workflows import as_restored
         from app.engine.runtime import Runtime
 
         runtime = Runtime(self.bundle, self.evaluator, stub_operations())
@@ -120,7 +124,11 @@ class Model:
             t0, c0 = time.perf_counter(), time.process_time()
             if self.host_run:  # what app/services persist_run asks of the engine around one completion
                 runtime = Runtime(self.bundle, self.evaluator, stub_operations())
-                workflow = runtime.restore(self.process_id, state)
+                if self.live:  # engine_host.restore on a cache hit: the live workflow, in restore order
+                    workflow = as_restored(workflow)
+                    workflow.script_engine = runtime.script_engine
+                else:
+                    workflow = runtime.restore(self.process_id, state)
                 runtime.complete_task(workflow, ready[0].id, data)
                 case_data = dict(runtime.log.changed)
                 runtime.withdraw_tasks(workflow, case_data)
@@ -243,6 +251,7 @@ def main(argv=None) -> None:
     models = [
         Model("front_door", files, FRONT_DOOR),
         Model("front_door, host run (restore .. dump)", files, FRONT_DOOR, host_run=True),
+        Model("front_door, host run, live workflow", files, FRONT_DOOR, host_run=True, live=True),
         Model(
             f"front_door, {removed} boundary timers removed",
             {**files, f"processes/{FRONT_DOOR}.bpmn": stripped},

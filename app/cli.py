@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup
 
 from app import create_app
 from app.services.cases import case_index
-from app.services.core import timers
+from app.services.core import planner_statistics, timers
 from app.services.core.clock import LONDON
 from app.services.core.errors import Invalid, NotFound
 from app.services.core.roles import ROLES
@@ -351,7 +351,13 @@ def scheduler(interval) -> None:
     runner = BlockingScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     )
+
+    def statistics() -> None:  # SQLite keeps no planner statistics by itself (planner_statistics.py)
+        with app.app_context():
+            planner_statistics.refresh()
+
     runner.add_job(sweep, "interval", seconds=interval, next_run_time=datetime.now(LONDON))
+    runner.add_job(statistics, "interval", hours=1, next_run_time=datetime.now(LONDON))
     click.echo(f"scheduler: sweeping due timers every {interval} s (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         runner.start()

@@ -341,7 +341,16 @@ def fill(
 
 
 def _after_fill(engine: Engine) -> None:
-    """PostgreSQL: move id sequences past the explicit ids; refresh planner statistics as autovacuum would."""
+    """PostgreSQL: move id sequences past the explicit ids; refresh planner statistics as autovacuum would.
+    SQLite: refresh them as `mash scheduler` does every hour (app/services/core/planner_statistics.py), which a
+    database grown to this size over time has had."""
+    if engine.dialect.name == "sqlite":
+        from app.services.core.planner_statistics import ROWS_PER_INDEX
+
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={ROWS_PER_INDEX}")
+            conn.exec_driver_sql("ANALYZE")
+        return
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as conn:

@@ -3,19 +3,17 @@ live workflow, made `as_restored`, continues a case exactly as a restore of its 
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import SpiffWorkflow.task as spiff_task
 
 from app.engine.clock import CLOCK
 from app.engine.live_workflows import LiveWorkflows, as_restored, differences
 from app.engine.runtime import Runtime
+from tests.support.engine_routes import stage1_route_started, take_step
 
 ROOT = Path(__file__).resolve().parents[2]
 stage1 = pytest.importorskip("bench.stage1")
@@ -124,14 +122,7 @@ def _route(front_door, n: int, live: bool, late: bool) -> list:
     or (`live`) the same workflow object continues, made `as_restored` and bound to the step's runtime as
     app/services/core/engine_host.restore does. Everything the host reads is recorded after each step."""
     bundle, evaluator = front_door
-    ids = itertools.count(1)
-    spiff_task.uuid4 = lambda: uuid.UUID(int=next(ids))
-    CLOCK.freeze(datetime(2026, 12, 7, 10, 0, tzinfo=UTC))
-    try:
-        route = stage1.pick(n)
-        body = {**stage1.contact_body(route, n), "received_at": "2026-12-07T10:00:00+00:00"}
-        runtime = Runtime(bundle, evaluator, stage1.stub_operations())
-        workflow = runtime.start(stage1.FRONT_DOOR, stage1.engine_seed(body, n))
+    with stage1_route_started(front_door, n) as (route, runtime, workflow):
         seen: list = []
         steps = list(route.steps)
         for i, (bpmn_id, data) in enumerate(steps):
@@ -145,13 +136,12 @@ def _route(front_door, n: int, live: bool, late: bool) -> list:
             if late and i == len(steps) // 2:
                 CLOCK.advance(timedelta(days=40))
                 runtime.fire_timers(workflow)
-            ready = [t for t in runtime.ready_tasks(workflow) if t.bpmn_id == bpmn_id]
-            if not ready:
+            step = take_step(runtime, workflow, bundle, bpmn_id, data)
+            if step is None:
                 seen.append(("not ready", bpmn_id))
                 break
-            runtime.complete_task(workflow, ready[0].id, stage1.as_host_stores(bundle, ready[0], data))
-            case_data = dict(runtime.log.changed)
-            seen += [repr(runtime.withdraw_tasks(workflow, case_data))]
+            case_data, withdrawn = step
+            seen += [repr(withdrawn)]
             runtime.follow_case_dates(workflow, case_data)
             seen += [
                 _without_times(runtime.dump(workflow)),
@@ -162,9 +152,6 @@ def _route(front_door, n: int, live: bool, late: bool) -> list:
                 workflow.is_completed(),
             ]
         return seen
-    finally:
-        CLOCK.reset()
-        spiff_task.uuid4 = uuid.uuid4
 
 
 def _without_times(state: str) -> str:

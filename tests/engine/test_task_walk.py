@@ -16,7 +16,6 @@ import functools
 import itertools
 import json
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from app.engine import overdue
 from app.engine.clock import CLOCK
 from app.engine.runtime import Runtime, _merged_into_empty, _snapshot
 from app.engine.task_walk import TaskWalk, spiff_walk
+from tests.support.engine_routes import stage1_route_started, take_step
 
 ROOT = Path(__file__).resolve().parents[2]
 stage1 = pytest.importorskip("bench.stage1")
@@ -100,14 +100,7 @@ def _case(front_door, n: int, round_trip: bool, late: bool) -> list:
     40 days on, the timers fire and every ready task gets an overdue review; at the end whatever is still
     ready (the reviews) is completed."""
     bundle, evaluator = front_door
-    ids = itertools.count(1)
-    spiff_task.uuid4 = lambda: uuid.UUID(int=next(ids))
-    CLOCK.freeze(datetime(2026, 12, 7, 10, 0, tzinfo=UTC))
-    try:
-        route = stage1.pick(n)
-        body = {**stage1.contact_body(route, n), "received_at": "2026-12-07T10:00:00+00:00"}
-        runtime = Runtime(bundle, evaluator, stage1.stub_operations())
-        workflow = runtime.start(stage1.FRONT_DOOR, stage1.engine_seed(body, n))
+    with stage1_route_started(front_door, n) as (route, runtime, workflow):
         seen = [_without_times(runtime.dump(workflow)), repr(runtime.log)]
         steps = list(route.steps)
         for i, (bpmn_id, data) in enumerate(steps):
@@ -120,13 +113,12 @@ def _case(front_door, n: int, round_trip: bool, late: bool) -> list:
                 state = runtime.dump(workflow)
                 runtime = Runtime(bundle, evaluator, stage1.stub_operations())
                 workflow = runtime.restore(stage1.FRONT_DOOR, state)
-            ready = [t for t in runtime.ready_tasks(workflow) if t.bpmn_id == bpmn_id]
-            if not ready:
+            step = take_step(runtime, workflow, bundle, bpmn_id, data)
+            if step is None:
                 seen.append(("not ready", bpmn_id))
                 break
-            runtime.complete_task(workflow, ready[0].id, stage1.as_host_stores(bundle, ready[0], data))
-            case_data = dict(runtime.log.changed)
-            seen += [repr(runtime.withdraw_tasks(workflow, case_data)), _without_times(runtime.dump(workflow))]
+            case_data, withdrawn = step
+            seen += [repr(withdrawn), _without_times(runtime.dump(workflow))]
             runtime.follow_case_dates(workflow, case_data)
             seen += [
                 repr(runtime.log),
@@ -148,9 +140,6 @@ def _case(front_door, n: int, round_trip: bool, late: bool) -> list:
                 workflow.is_completed(),
             ]
         return seen
-    finally:
-        CLOCK.reset()
-        spiff_task.uuid4 = uuid.uuid4
 
 
 @pytest.mark.parametrize(

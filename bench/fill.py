@@ -345,11 +345,10 @@ def _after_fill(engine: Engine) -> None:
     SQLite: refresh them as `mash scheduler` does every hour (app/services/core/planner_statistics.py), which a
     database grown to this size over time has had."""
     if engine.dialect.name == "sqlite":
-        from app.services.core.planner_statistics import ROWS_PER_INDEX
+        from app.services.core.planner_statistics import analyze
 
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"PRAGMA analysis_limit={ROWS_PER_INDEX}")
-            conn.exec_driver_sql("ANALYZE")
+            analyze(conn)
         return
     if engine.dialect.name != "postgresql":
         return
